@@ -1,0 +1,199 @@
+"""The `reminders` command: each command is one service call.
+
+Errors a user can cause print one line on stderr and exit with code 2; nothing is
+written (every command is one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from sqlmodel import Session
+
+from reminders.config import Settings, SettingsError, load_settings
+from reminders.db import create_db_engine, session_scope
+from reminders.errors import InputError, NotFound
+
+app = typer.Typer(help="SMS check-ins for the first two months of treatment.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(clinic_app, name="clinic")
+app.add_typer(staff_app, name="staff")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def user_errors(func: F) -> F:
+    """Turn the errors a user can cause into one line and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            fail(f"{exc.field}: {exc.reason}")
+        except NotFound as exc:
+            fail(f"not found: {exc}")
+        except SettingsError as exc:
+            fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@contextmanager
+def database(config: Settings, *, upgrade: bool = True) -> Iterator[Any]:
+    if upgrade:
+        from reminders.migrations import upgrade as upgrade_schema
+
+        upgrade_schema(config.database_url)
+    engine = create_db_engine(config.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_instant(value: str, field: str = "now") -> datetime:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(field, f"{value!r} is not an ISO-8601 date and time") from None
+    if instant.tzinfo is None:
+        raise InputError(field, f"{value!r} has no UTC offset (e.g. 2026-12-01T09:05:00+03:00)")
+    return instant.astimezone(timezone.utc)
+
+
+# -- db ---------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the schema migrations (idempotent)."""
+    from reminders.migrations import upgrade
+
+    upgrade(settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+# -- clinic / staff -----------------------------------------------------------------------
+
+@clinic_app.command("add")
+@user_errors
+def clinic_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="Short neutral name patients see in every SMS.")],
+    timezone_: Annotated[str, typer.Option("--timezone", help="IANA zone, e.g. Africa/Nairobi.")],
+    country: Annotated[str, typer.Option(help="ISO 3166 code: how local numbers are read.")],
+    phone: Annotated[Optional[str], typer.Option(help="The number patients call.")] = None,
+    oncall_phone: Annotated[Optional[str], typer.Option(help="Gets urgent alerts by SMS.")] = None,
+    backup_phone: Annotated[Optional[str], typer.Option(help="Alerted when urgent items wait 30 min.")] = None,
+) -> None:
+    """Add a clinic."""
+    from reminders.services.clinics import add_clinic
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        clinic = add_clinic(session, code=code, name=name, timezone=timezone_, country=country,
+                            phone=phone, oncall_phone=oncall_phone or phone,
+                            backup_phone=backup_phone)
+        typer.echo(f"clinic {clinic.code} added")
+
+
+@staff_app.command("add")
+@user_errors
+def staff_add(
+    email: str,
+    clinic: Annotated[str, typer.Option(help="Clinic code.")],
+    role: Annotated[str, typer.Option(help="nurse, clinician or admin.")] = "nurse",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Add a staff account (the password is prompted for, or read from stdin; never an argument)."""
+    from reminders.services.clinics import add_staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise InputError("password", "no terminal to prompt on: use --password-stdin")
+    with database(settings()) as engine, session_scope(engine) as session:
+        staff = add_staff(session, email=email, clinic_code=clinic, role=role, password=password)
+        typer.echo(f"staff {staff.email} added")
+
+
+# -- patients ------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def enroll(
+    clinic: Annotated[str, typer.Option(help="Clinic code.")],
+    phone: Annotated[str, typer.Option(help="As the clinic writes it; read in the clinic's country.")],
+    art_start: Annotated[str, typer.Option(help="ART start date, YYYY-MM-DD.")],
+    language: Annotated[str, typer.Option(help="en, sw, es, fr or pt.")] = "en",
+    preferred_hour: Annotated[Optional[int], typer.Option(help="Local hour for check-ins (default 9).")] = None,
+    consent: Annotated[bool, typer.Option("--consent", help="The patient consented to SMS check-ins.")] = False,
+    cd4: Annotated[Optional[int], typer.Option(help="CD4 count, cells/uL.")] = None,
+    recent_oi: Annotated[bool, typer.Option(help="An opportunistic infection treated in the last 8 weeks.")] = False,
+    shared_phone: Annotated[bool, typer.Option(help="The phone is shared: messages carry no name.")] = False,
+    name: Annotated[Optional[str], typer.Option(help="First name for greetings (never on a shared phone).")] = None,
+    register_ref: Annotated[Optional[str], typer.Option(help="The clinic register's number.")] = None,
+) -> None:
+    """Enroll a patient: plan their check-ins and send the welcome SMS."""
+    from reminders.schemas import PatientCreate
+    from reminders.services.enroll import enroll as enroll_patient
+
+    request = PatientCreate(
+        clinic=clinic, phone=phone, language=language, art_start_date=parse_date(art_start),
+        preferred_hour=preferred_hour, consent=consent, cd4=cd4, recent_oi=recent_oi,
+        shared_phone=shared_phone, display_name=name, register_ref=register_ref,
+    )
+    config = settings()
+    with database(config) as engine:
+        with session_scope(engine) as session:
+            patient = enroll_patient(session, request, now=now_utc())
+            summary = {"id": patient.id, "phone": patient.phone, "status": patient.status,
+                       "high_risk": patient.high_risk}
+        summary["welcome"] = send_outbox(config, engine)
+    typer.echo(json.dumps(summary))
+
+
+def parse_date(value: str, field: str = "art_start_date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def send_outbox(config: Settings, engine: Any) -> dict[str, int]:
+    """Send pending outbound messages now (commit first, then send, then record)."""
+    from reminders.services.outbox import send_pending
+    from reminders.sms import gateway_from_settings
+
+    return send_pending(engine, gateway_from_settings(config), config, now=now_utc()).as_dict()
+
+
+def main() -> None:  # pragma: no cover - the console script calls app()
+    app()

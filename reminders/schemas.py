@@ -1,0 +1,93 @@
+"""What the API accepts and returns (the tables in models.py never leak out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PatientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clinic: str = Field(max_length=16)
+    phone: str = Field(max_length=32)
+    language: str = Field(max_length=8)
+    art_start_date: date
+    preferred_hour: int | None = None
+    consent: bool
+    cd4: int | None = Field(default=None, ge=0, le=5000)
+    recent_oi: bool = False
+    shared_phone: bool = False
+    display_name: str | None = Field(default=None, max_length=40)
+    register_ref: str | None = Field(default=None, max_length=40)
+
+
+class PatientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: str | None = None  # active | paused | withdrawn | opted_out (staff opt-out button)
+    language: str | None = None
+    preferred_hour: int | None = None
+    shared_phone: bool | None = None
+    display_name: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class CheckInPublic(BaseModel):
+    id: int
+    day: int
+    due_at: datetime
+    status: str
+    catch_up: bool
+    attempts: int
+    sent_at: datetime | None
+    error_kind: str | None
+
+
+class MessagePublic(BaseModel):
+    id: int
+    direction: str
+    kind: str
+    body: str
+    status: str
+    sid: str | None
+    created_at: datetime
+
+
+class PatientPublic(BaseModel):
+    id: int
+    clinic: str
+    phone: str
+    language: str
+    art_start_date: date
+    preferred_hour: int
+    status: str
+    high_risk: bool
+    shared_phone: bool
+    enrolled_at: datetime
+    enrollment_lag_days: int
+    checkins: list[CheckInPublic]
+    messages: list[MessagePublic] | None = None
+
+
+class QueueItemPublic(BaseModel):
+    id: int
+    patient_id: int | None
+    level: str
+    reason: str
+    symptoms: list[str]
+    evidence: list[str]
+    status: str
+    opened_at: datetime
+    assignee_id: int | None
+    outcome: str | None
+    note: str | None
+    patient_status: str | None = None
+
+
+class QueueResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str
+    note: str = Field(default="", max_length=2000)

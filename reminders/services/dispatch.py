@@ -1,0 +1,86 @@
+"""The dispatch pass: due check-ins become outbox messages, then the outbox is sent.
+
+Each check-in is sent at most once: it is claimed (planned -> queued, with its message
+written in the same transaction) by exactly one process, and the message itself is
+claimed again by exactly one sender (see outbox.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from reminders import messages
+from reminders.db import session_scope
+from reminders.models import CheckIn, Clinic, Message, Patient
+from reminders.services.enroll import greeting_values
+from reminders.services.outbox import send_pending
+from reminders.sms.base import SmsGateway
+from reminders.store.claims import EXCHANGE_WINDOW, claim_due_checkins, skip_superseded
+
+
+def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) -> dict[str, int]:
+    """Turn every due check-in into a pending message; older overdue ones are skipped."""
+    queued = skipped = 0
+    while True:
+        with session_scope(engine) as session:
+            claimed = claim_due_checkins(session, now, batch)
+            if not claimed:
+                break
+            skipped += skip_superseded(session, claimed, now)
+            patients = _load(session, Patient, {c.patient_id for c in claimed})
+            clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
+            for checkin in claimed:
+                patient = patients[checkin.patient_id]
+                clinic = clinics[patient.clinic_id]
+                message = Message(
+                    patient_id=patient.id, clinic_id=clinic.id, checkin_id=checkin.id,
+                    direction="outbound", kind="checkin", phone=patient.phone, status="pending",
+                    created_at=now,
+                    body=messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
+                )
+                session.add(message)
+                session.flush()
+                checkin.status, checkin.message_id = "queued", message.id
+                checkin.attempts += 1
+                session.add(checkin)
+            queued += len(claimed)
+    return {"due": queued, "skipped": skipped}
+
+
+def count_held(engine: sa.Engine, now: datetime) -> int:
+    """Due check-ins held back because the patient is in the middle of an exchange."""
+    with session_scope(engine) as session:
+        return session.execute(
+            sa.select(sa.func.count(CheckIn.id))
+            .join(Patient, Patient.id == CheckIn.patient_id)
+            .where(CheckIn.status == "planned", CheckIn.due_at <= now, Patient.status == "active",
+                   Patient.last_inbound_at >= now - EXCHANGE_WINDOW)  # type: ignore[operator]
+        ).scalar_one()
+
+
+def run_once(
+    engine: sa.Engine,
+    gateway: SmsGateway,
+    *,
+    now: datetime,
+    status_callback: str | None = None,
+    rate: float = 10.0,
+    concurrency: int = 4,
+    batch: int = 200,
+    worker: str | None = None,
+) -> dict[str, Any]:
+    """One dispatch pass as of `now`: the summary `reminders dispatch` prints."""
+    summary: dict[str, Any] = queue_due_checkins(engine, now=now, batch=max(batch, 1))
+    summary["held"] = count_held(engine, now)
+    outbox = send_pending(engine, gateway, now=now, status_callback=status_callback, rate=rate,
+                          concurrency=concurrency, batch=batch, worker=worker)
+    summary.update(outbox.as_dict())
+    return summary
+
+
+def _load(session, model, ids: set[int]) -> dict[int, Any]:  # type: ignore[no-untyped-def]
+    return {row.id: row for row in session.exec(select(model).where(model.id.in_(ids)))}

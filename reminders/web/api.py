@@ -1,0 +1,114 @@
+"""The JSON API: staff see and change only their own clinic's patients and queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlmodel import select
+
+from reminders.errors import NotFound
+from reminders.models import CheckIn, Clinic, Message, Patient, Staff
+from reminders.schemas import (
+    CheckInPublic, MessagePublic, PatientCreate, PatientPublic, PatientUpdate, QueueItemPublic,
+    QueueResolve,
+)
+from reminders.security import DUMMY_HASH, issue_token, verify_password
+from reminders.services import audit, patients, queue
+from reminders.services.enroll import enroll
+from reminders.web.deps import CurrentStaff, NowDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api")
+
+
+@router.post("/token")
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
+          settings: SettingsDep, now: NowDep) -> dict[str, str]:
+    staff = session.exec(select(Staff).where(Staff.email == form.username.strip().lower())).first()
+    # Verify against a dummy hash for unknown users: same time, no user enumeration.
+    ok = verify_password(staff.password_hash if staff else DUMMY_HASH, form.password)
+    if staff is None or not ok or not staff.active:
+        audit.record(session, "anonymous", "auth.fail", "staff", staff.id if staff else None, at=now)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password",
+                            headers={"WWW-Authenticate": "Bearer"})
+    audit.record(session, staff.email, "auth.login", "staff", staff.id,
+                 clinic_id=staff.clinic_id, at=now)
+    return {"access_token": issue_token(settings.secret_key, staff.id, now), "token_type": "bearer"}
+
+
+def _public(session, patient: Patient, *, with_messages: bool) -> PatientPublic:  # type: ignore[no-untyped-def]
+    clinic = session.get(Clinic, patient.clinic_id)
+    checkins = session.exec(
+        select(CheckIn).where(CheckIn.patient_id == patient.id).order_by(CheckIn.due_at, CheckIn.id)
+    ).all()
+    result = PatientPublic(
+        id=patient.id, clinic=clinic.code, phone=patient.phone, language=patient.language,
+        art_start_date=patient.art_start_date, preferred_hour=patient.preferred_hour,
+        status=patient.status, high_risk=patient.high_risk, shared_phone=patient.shared_phone,
+        enrolled_at=patient.enrolled_at, enrollment_lag_days=patient.enrollment_lag_days,
+        checkins=[CheckInPublic.model_validate(c, from_attributes=True) for c in checkins],
+    )
+    if with_messages:
+        rows = session.exec(
+            select(Message).where(Message.patient_id == patient.id).order_by(Message.created_at, Message.id)
+        ).all()
+        result.messages = [
+            MessagePublic(id=m.id, direction=m.direction, kind=m.kind, body=m.body,
+                          status=m.status, sid=m.provider_sid, created_at=m.created_at)
+            for m in rows
+        ]
+    return result
+
+
+@router.post("/patients", status_code=status.HTTP_201_CREATED)
+def create_patient(request: PatientCreate, session: SessionDep, staff: CurrentStaff,
+                   now: NowDep) -> PatientPublic:
+    patient = enroll(session, request, now=now, actor=staff.email, clinic_scope=staff.clinic_id)
+    session.flush()
+    return _public(session, patient, with_messages=False)
+
+
+@router.get("/patients/{patient_id}")
+def read_patient(patient_id: int, session: SessionDep, staff: CurrentStaff,
+                 now: NowDep) -> PatientPublic:
+    patient = patients.get_for_staff(session, patient_id, staff)
+    audit.record(session, staff.email, "patient.read", "patient", patient.id,
+                 clinic_id=patient.clinic_id, at=now)
+    return _public(session, patient, with_messages=True)
+
+
+@router.patch("/patients/{patient_id}")
+def update_patient(patient_id: int, update: PatientUpdate, session: SessionDep,
+                   staff: CurrentStaff, now: NowDep) -> PatientPublic:
+    patient = patients.update(session, patient_id, update, staff, now)
+    return _public(session, patient, with_messages=False)
+
+
+@router.get("/queue")
+def list_queue(session: SessionDep, staff: CurrentStaff, now: NowDep,
+               status: str | None = None) -> list[QueueItemPublic]:
+    items = queue.list_items(session, staff.clinic_id, status)
+    statuses = patients.statuses(session, {i.patient_id for i in items if i.patient_id})
+    audit.record(session, staff.email, "queue.read", "queue_item", None,
+                 clinic_id=staff.clinic_id, at=now, count=len(items))
+    return [
+        QueueItemPublic.model_validate(item, from_attributes=True).model_copy(
+            update={"patient_status": statuses.get(item.patient_id)})
+        for item in items
+    ]
+
+
+@router.post("/queue/{item_id}/claim")
+def claim_item(item_id: int, session: SessionDep, staff: CurrentStaff, now: NowDep) -> QueueItemPublic:
+    return QueueItemPublic.model_validate(queue.claim(session, item_id, staff, now), from_attributes=True)
+
+
+@router.post("/queue/{item_id}/resolve")
+def resolve_item(item_id: int, body: QueueResolve, session: SessionDep, staff: CurrentStaff,
+                 now: NowDep) -> QueueItemPublic:
+    item = queue.resolve(session, item_id, staff, body.outcome, body.note, now)
+    return QueueItemPublic.model_validate(item, from_attributes=True)
+
+
+__all__ = ["router", "NotFound"]

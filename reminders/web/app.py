@@ -1,0 +1,59 @@
+"""create_app(settings): the one place the web edge is assembled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from reminders.config import Settings
+from reminders.db import create_db_engine
+from reminders.errors import InputError, NotFound
+
+
+def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: Any = None,
+               clock: Any = None) -> FastAPI:
+    app = FastAPI(title="reminders", summary="SMS check-ins, triage and the staff queue.")
+    app.state.settings = settings
+    app.state.engine = engine or create_db_engine(settings.database_url)
+    app.state.clock = clock
+    if gateway is None:
+        from reminders.sms import gateway_from_settings
+
+        gateway = gateway_from_settings(settings)
+    app.state.gateway = gateway
+
+    @app.exception_handler(InputError)
+    async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [
+            {"loc": ["body", exc.field], "msg": exc.reason, "type": "value_error"}]})
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        with app.state.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return {"status": "ok"}
+
+    from reminders.web import api
+
+    app.include_router(api.router)
+    try:
+        from reminders.web import twilio_routes
+    except ImportError:  # pragma: no cover - while the webhooks are being built
+        pass
+    else:
+        app.include_router(twilio_routes.router)
+    return app
