@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from reminders.config import Settings, SettingsError, load_settings
@@ -52,6 +53,9 @@ def user_errors(func: F) -> F:
             fail(f"not found: {exc}")
         except SettingsError as exc:
             fail(str(exc))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            fail(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}")
 
     return wrapper  # type: ignore[return-value]
 
@@ -192,7 +196,142 @@ def send_outbox(config: Settings, engine: Any) -> dict[str, int]:
     from reminders.services.outbox import send_pending
     from reminders.sms import gateway_from_settings
 
-    return send_pending(engine, gateway_from_settings(config), config, now=now_utc()).as_dict()
+    return send_pending(engine, gateway_from_settings(config), now=now_utc(),
+                        status_callback=status_callback_url(config), rate=config.dispatch_rate,
+                        concurrency=config.dispatch_concurrency).as_dict()
+
+
+def status_callback_url(config: Settings) -> str | None:
+    return config.public_url + "/twilio/status" if config.gateway == "twilio" else None
+
+
+# -- the passes ----------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def dispatch(
+    now: Annotated[Optional[str], typer.Option(help="Run as of this ISO-8601 instant (default: now).")] = None,
+) -> None:
+    """One dispatch pass: send the check-ins due as of NOW; prints a JSON summary."""
+    from reminders.services import dispatch as dispatch_service
+    from reminders.sms import gateway_from_settings
+
+    instant = parse_instant(now) if now else now_utc()
+    config = settings()
+    with database(config) as engine:
+        summary = dispatch_service.run_once(
+            engine, gateway_from_settings(config), now=instant,
+            status_callback=status_callback_url(config), rate=config.dispatch_rate,
+            concurrency=config.dispatch_concurrency, batch=config.dispatch_batch)
+    typer.echo(json.dumps(summary))
+
+
+@app.command()
+@user_errors
+def followup(
+    now: Annotated[Optional[str], typer.Option(help="Run as of this ISO-8601 instant (default: now).")] = None,
+) -> None:
+    """One follow-up pass: reminders, no-response items, escalations, completions."""
+    from reminders.services import followup as followup_service
+
+    instant = parse_instant(now) if now else now_utc()
+    with database(settings()) as engine:
+        summary = followup_service.run_once(engine, now=instant)
+    typer.echo(json.dumps(summary))
+
+
+@app.command()
+@user_errors
+def triage(
+    text: str,
+    language: Annotated[Optional[str], typer.Option(help="en, sw, es, fr or pt (default: detect).")] = None,
+) -> None:
+    """Triage one reply and print the result as JSON (no database needed)."""
+    from reminders.languages import LANGUAGES
+    from reminders.triage import triage as triage_text
+
+    if language is not None and language not in LANGUAGES:
+        raise InputError("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+    typer.echo(json.dumps(triage_text(text, language=language).to_dict(), ensure_ascii=False))
+
+
+@app.command("import")
+@user_errors
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="CSV export of the clinic register.")],
+    clinic: Annotated[Optional[str], typer.Option(help="Clinic code for rows without a clinic column.")] = None,
+) -> None:
+    """Enroll every good row of a CSV; report each bad row (row number and reason).
+
+    Exit 0 when every row was imported, 1 when some rows were refused (the good ones are
+    imported), 2 when the file itself cannot be used (nothing is imported).
+    """
+    from reminders.services.importer import import_rows, read_csv
+
+    rows = read_csv(file)
+    config = settings()
+    with database(config) as engine:
+        with typer.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+            report = import_rows(engine, rows, default_clinic=clinic, now=now_utc(),
+                                 progress=bar.update)
+    for problem in report.problems:
+        typer.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
+    typer.echo(json.dumps({"imported": report.imported, "refused": len(report.problems)}))
+    if report.problems:
+        raise typer.Exit(1)
+
+
+# -- long-running processes ------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Seed a demo clinic and print a staff login.")] = False,
+    scheduler: Annotated[bool, typer.Option(help="Run the periodic passes in this process too.")] = True,
+) -> None:
+    """The web app (API, Twilio webhooks, staff pages) and the scheduler, in one process."""
+    import uvicorn
+
+    from reminders import jobs
+    from reminders.sms import gateway_from_settings
+    from reminders.web import create_app
+
+    from reminders import logs
+
+    logs.configure()
+    config = settings()
+    with database(config) as engine:
+        if demo:
+            from reminders.services.demo import seed_demo
+
+            login = seed_demo(engine, now=now_utc())
+            typer.echo(f"demo clinic {login.clinic}: sign in as {login.email} / {login.password}")
+        gateway = gateway_from_settings(config)
+        background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
+        try:
+            uvicorn.run(create_app(config, engine=engine, gateway=gateway), host=host, port=port,
+                        log_level="info", access_log=False)  # access logs would carry phone numbers in query strings
+        finally:
+            if background is not None:
+                background.shutdown(wait=False)
+
+
+@app.command()
+@user_errors
+def worker() -> None:
+    """The periodic passes only (dispatch, follow-up, reconciliation); run as many as you like."""
+    from reminders import jobs
+    from reminders.sms import gateway_from_settings
+
+    from reminders import logs
+
+    logs.configure()
+    config = settings()
+    with database(config) as engine:
+        typer.echo("worker started", err=True)
+        jobs.run_blocking(jobs.jobs(engine, gateway_from_settings(config), config, spool=False))
 
 
 def main() -> None:  # pragma: no cover - the console script calls app()

@@ -135,6 +135,7 @@ class Message(SQLModel, table=True):
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     clinic_id: int | None = Field(default=None, foreign_key="clinic.id")
     checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    in_reply_to: int | None = None  # an automatic answer points at the reply it answers
     direction: str = Field(max_length=8)  # inbound | outbound
     kind: str = Field(max_length=24)  # welcome, checkin, reminder, reply, answer, alert, ...
     phone: str = Field(max_length=20)  # the other party, E.164

@@ -51,6 +51,7 @@ def enroll(
         Message(
             patient_id=patient.id, clinic_id=clinic.id, direction="outbound", kind="welcome",
             phone=patient.phone, status="pending", created_at=now,
+            send_after=plan.next_allowed_time(protocol, clinic.timezone, now),  # not at night
             body=messages.render("welcome", patient.language, **greeting_values(clinic, patient)),
         )
     )
@@ -79,26 +80,36 @@ def _clinic(session: Session, code: str, clinic_scope: int | None) -> Clinic:
 
 
 def _new_patient(session: Session, clinic: Clinic, request: PatientCreate, now: datetime) -> Patient:
+    patient = new_patient(clinic, request, protocols.load_protocol(), now)
+    if not patient.shared_phone:
+        taken = session.exec(
+            select(Patient.id).where(
+                Patient.clinic_id == clinic.id, Patient.phone == patient.phone,
+                Patient.status.in_(("active", "paused")),  # type: ignore[attr-defined]
+            )
+        ).first()
+        if taken is not None:
+            raise phone_taken()
+    return patient
+
+
+def phone_taken() -> InputError:
+    return InputError("phone", "another enrolled patient has this number; mark it a shared phone to enroll both")
+
+
+def new_patient(clinic: Clinic, request: PatientCreate, protocol: protocols.Protocol,
+                now: datetime) -> Patient:
+    """Validate one enrollment (the same rules for the CLI, the API and CSV imports)."""
     if not request.consent:
         raise InputError("consent", "the patient's consent must be recorded before enrolling")
     language = request.language.strip().lower()
     if language not in LANGUAGES:
         raise InputError("language", f"{request.language!r} is not one of {', '.join(LANGUAGES)}")
     phone = normalise_phone(request.phone, clinic.country)
-    protocol = protocols.load_protocol()
     preferred_hour = protocol.default_hour if request.preferred_hour is None else request.preferred_hour
     plan.validate_preferred_hour(preferred_hour)
     today = now.astimezone(ZoneInfo(clinic.timezone)).date()
     plan.validate_art_start(request.art_start_date, today)
-    if not request.shared_phone:
-        taken = session.exec(
-            select(Patient.id).where(
-                Patient.clinic_id == clinic.id, Patient.phone == phone,
-                Patient.status.in_(("active", "paused")),  # type: ignore[attr-defined]
-            )
-        ).first()
-        if taken is not None:
-            raise InputError("phone", "another enrolled patient has this number; mark it a shared phone to enroll both")
     return Patient(
         clinic_id=clinic.id,
         phone=phone,

@@ -1,0 +1,167 @@
+"""`reminders import FILE.csv`: a clinic register export, enrolled in bulk.
+
+Every row is validated exactly like a single enrollment (same rules, same messages); the
+good rows are written in batches with bulk inserts (100,000 rows in well under a minute
+on SQLite), the bad ones are reported with their row number.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import select
+
+from reminders import messages, plan, protocols
+from reminders.db import session_scope
+from reminders.errors import InputError
+from reminders.models import AuditEvent, CheckIn, Clinic, Message, Patient
+from reminders.schemas import PatientCreate
+from reminders.services.enroll import greeting_values, new_patient, phone_taken
+
+COLUMNS = ("clinic", "phone", "language", "art_start_date", "preferred_hour", "consent", "cd4",
+           "recent_oi", "shared_phone", "name", "register_ref")
+REQUIRED = ("phone", "art_start_date", "consent")
+_TRUE = {"1", "y", "yes", "true", "t", "x", "ndio", "si", "sí", "oui", "sim"}
+_FALSE = {"", "0", "n", "no", "false", "f", "hapana", "non", "nao", "não"}
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int  # the line number in the file, header = 1
+    field: str
+    reason: str
+
+
+@dataclass
+class Report:
+    imported: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows with their line numbers; the header names columns in any case and order."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = [(name or "").strip().lower().replace(" ", "_") for name in reader.fieldnames or []]
+            missing = [name for name in REQUIRED if name not in header]
+            if missing:
+                raise InputError("file", f"{path.name} has no column {', '.join(missing)}")
+            reader.fieldnames = header
+            return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k})
+                    for row in reader]
+    except FileNotFoundError:
+        raise InputError("file", f"{path} does not exist") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError("file", f"{path.name} is not a UTF-8 CSV file ({exc})") from None
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InputError(name, f"{value!r} is not yes or no")
+
+
+def _date(value: str) -> date:
+    for parse in (date.fromisoformat, lambda v: datetime.strptime(v, "%d/%m/%Y").date()):
+        try:
+            return parse(value)
+        except ValueError:
+            continue
+    raise InputError("art_start_date", f"{value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def _request(row: dict[str, str], default_clinic: str | None) -> PatientCreate:
+    clinic = row.get("clinic") or default_clinic
+    if not clinic:
+        raise InputError("clinic", "missing (add a clinic column or pass --clinic)")
+    try:
+        return PatientCreate(
+            clinic=clinic, phone=row.get("phone", ""), language=(row.get("language") or "en").lower(),
+            art_start_date=_date(row.get("art_start_date", "")),
+            preferred_hour=int(row["preferred_hour"]) if row.get("preferred_hour") else None,
+            consent=_flag(row.get("consent", ""), "consent"),
+            cd4=int(row["cd4"]) if row.get("cd4") else None,
+            recent_oi=_flag(row.get("recent_oi", ""), "recent_oi"),
+            shared_phone=_flag(row.get("shared_phone", ""), "shared_phone"),
+            display_name=row.get("name") or None, register_ref=row.get("register_ref") or None,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InputError(str(error["loc"][0]), error["msg"]) from None
+    except ValueError as exc:  # int() of a non-number
+        raise InputError("preferred_hour/cd4", f"not a whole number ({exc})") from None
+
+
+def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,
+                default_clinic: str | None, now: datetime,
+                progress: Callable[[int], object] = lambda n: None) -> Report:
+    report = Report()
+    protocol = protocols.load_protocol()
+    with session_scope(engine) as session:
+        clinics = {c.code: c for c in session.exec(select(Clinic))}
+        taken = {(p.clinic_id, p.phone) for p in session.exec(
+            select(Patient).where(Patient.status.in_(("active", "paused"))))}  # type: ignore[attr-defined]
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start:start + BATCH]
+        good: list[tuple[Patient, list[plan.PlannedCheckin], str, Clinic]] = []
+        for line, row in chunk:
+            try:
+                good.append(_validated(row, default_clinic, clinics, taken, protocol, now))
+            except InputError as exc:
+                report.problems.append(Problem(line, exc.field, exc.reason))
+        with session_scope(engine) as session:
+            _insert(session, good, protocol, now)
+        report.imported += len(good)
+        progress(len(chunk))
+    return report
+
+
+def _validated(row, default_clinic, clinics, taken, protocol, now):  # type: ignore[no-untyped-def]
+    request = _request(row, default_clinic)
+    clinic = clinics.get(request.clinic.upper())
+    if clinic is None:
+        raise InputError("clinic", f"no clinic with code {request.clinic!r}")
+    patient = new_patient(clinic, request, protocol, now)
+    if not patient.shared_phone and (clinic.id, patient.phone) in taken:
+        raise phone_taken()
+    taken.add((clinic.id, patient.phone))
+    planned = plan.plan_checkins(protocol, art_start=patient.art_start_date, timezone=clinic.timezone,
+                                 preferred_hour=patient.preferred_hour, high_risk=patient.high_risk,
+                                 now=now)
+    welcome = messages.render("welcome", patient.language, **greeting_values(clinic, patient))
+    return patient, planned, welcome, clinic
+
+
+def _insert(session, good, protocol, now) -> None:  # type: ignore[no-untyped-def]
+    if not good:
+        return
+    columns = [c.name for c in Patient.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
+    patient_rows = [{name: getattr(p, name) for name in columns} for p, _, _, _ in good]
+    ids = session.execute(
+        sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), patient_rows
+    ).scalars().all()
+    checkins, welcomes, audits = [], [], []
+    for patient_id, (patient, planned, welcome, clinic) in zip(ids, good, strict=True):
+        checkins.extend({"patient_id": patient_id, "day": p.day, "due_at": p.due_at,
+                         "catch_up": p.catch_up, "status": "planned", "attempts": 0} for p in planned)
+        welcomes.append({"patient_id": patient_id, "clinic_id": clinic.id, "direction": "outbound",
+                         "kind": "welcome", "phone": patient.phone, "body": welcome,
+                         "status": "pending", "attempts": 0, "created_at": now,
+                         "send_after": plan.next_allowed_time(protocol, clinic.timezone, now)})
+        audits.append({"at": now, "actor": "cli", "action": "patient.enroll", "entity": "patient",
+                       "entity_id": patient_id, "clinic_id": clinic.id,
+                       "detail": {"checkins": len(planned), "source": "import"}})
+    session.execute(sa.insert(CheckIn), checkins)
+    session.execute(sa.insert(Message), welcomes)
+    session.execute(sa.insert(AuditEvent), audits)
