@@ -728,6 +728,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.fake._lock:
             self.server.fake._connections.add(self.connection)
 
@@ -762,8 +763,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
         for name, value in answer.headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body in one write: two small writes meet the client's delayed ACK
+        # (Nagle) and cost ~40 ms a request.
+        self._headers_buffer.append(b"\r\n" + data)
+        self.flush_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests read `fake.requests` instead

@@ -12,7 +12,7 @@ import pytest
 from reminders.delivery import ErrorKind
 from reminders.sms import GatewayError, LocalGateway, SendError, SentSms, SmsGateway, build_gateway
 from reminders.sms.twilio import TwilioGateway, parse_retry_after
-from tests.fake_twilio import FakeTwilio, block_real_twilio, fake_twilio  # noqa: F401
+from tests.fake_twilio import RealTwilioReached, block_real_twilio, fake_twilio  # noqa: F401
 
 FROM = "+15005550006"
 TO = "+254712345678"
@@ -105,6 +105,13 @@ def test_requests_reach_the_fake_never_twilio(fake_twilio, make_gateway, monkeyp
         assert request.headers["Host"] == f"127.0.0.1:{fake_twilio.port}"
         assert request.headers["User-Agent"].startswith("twilio-python/")
         assert request.path.startswith(f"/2010-04-01/Accounts/{fake_twilio.account_sid}/")
+
+
+def test_a_gateway_without_api_base_fails_loudly_in_tests():
+    gateway = TwilioGateway("AC" + "0" * 32, "token", from_number=FROM)  # the real api.twilio.com
+    with pytest.raises(RealTwilioReached):
+        gateway.send(TO, "hi")
+    gateway.close()
 
 
 def test_send_is_refused_when_the_api_base_is_not_a_url():
@@ -211,6 +218,17 @@ def test_500_after_twilio_created_the_message_is_reconciled_not_sent_twice(fake_
     assert fake_twilio.requests[1].query["To"] == [TO]
     assert "DateSent>" not in fake_twilio.requests[1].query  # a queued message has no date_sent
     assert sleeps == []
+
+
+def test_500_after_create_through_a_messaging_service_is_reconciled(fake_twilio, make_gateway):
+    fake_twilio.fail_next(1, status=500, create=True)
+
+    sent = make_gateway(messaging_service_sid=SERVICE).send(TO, "hi")
+
+    [message] = fake_twilio.sent
+    assert sent == SentSms(sid=message.sid, status="accepted", segments=0)
+    listing = fake_twilio.requests[1]
+    assert listing.query["To"] == [TO] and "From" not in listing.query  # the service picks From
 
 
 def test_500_without_a_message_is_retried_after_reconciling(fake_twilio, gateway, sleeps):
