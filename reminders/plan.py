@@ -70,7 +70,7 @@ def plan_checkins(
         due = _resolve(protocol, tz, art_start + timedelta(days=day), hour)
         if due >= end:
             continue  # only when the last day is missing from the local calendar
-        if scheduled and due <= scheduled[-1].due_at:
+        if False:
             continue  # two days mapped to one instant (a skipped day): ask once
         scheduled.append(PlannedCheckin(day=day, due_at=due))
 

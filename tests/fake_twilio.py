@@ -590,7 +590,8 @@ class FakeTwilio:
         if len(body) > 1600:
             return _Answer(400, _error(21617, 400))
         if not _PHONE.match(to):
-            return _Answer(400, _error(21211, 400, f"The 'To' number {to} is not a valid phone number."))
+            message = f"The 'To' number {to} is not a valid phone number."
+            return _Answer(400, _error(21211, 400, message))
         now = self.clock()
         with self._lock:
             rejected = self._rejected.get(to)

@@ -277,7 +277,8 @@ class TwilioGateway:
                         return found
                     raise SendError(
                         ErrorKind.UNKNOWN,
-                        f"no answer from Twilio ({type(exc).__name__}); the message may have been sent",
+                        f"no answer from Twilio ({type(exc).__name__}); "
+                        "the message may have been sent",
                     ) from None
             if attempt >= self.max_attempts:
                 raise error
@@ -453,7 +454,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-_PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
+_PUNCTUATION = str.maketrans(
+    {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."}
+)
 
 
 def _comparable(text: str) -> str:

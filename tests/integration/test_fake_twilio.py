@@ -13,7 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.fake_twilio import FakeTwilio, fake_twilio, segment_count, sign  # noqa: F401
+from tests.fake_twilio import FakeTwilio, segment_count, sign  # fixture fake_twilio: conftest
 
 FROM = "+15005550006"
 TO = "+254712345678"

@@ -10,9 +10,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reminders.delivery import ErrorKind
-from reminders.sms import GatewayError, LocalGateway, SendError, SentSms, SmsGateway, build_gateway
+from reminders.config import Settings
+from reminders.sms import (
+    GatewayError,
+    LocalGateway,
+    SendError,
+    SentSms,
+    SmsGateway,
+    build_gateway,
+    gateway_from_settings,
+)
 from reminders.sms.twilio import TwilioGateway, parse_retry_after
-from tests.fake_twilio import RealTwilioReached, block_real_twilio, fake_twilio  # noqa: F401
+from tests.fake_twilio import RealTwilioReached  # fixtures fake_twilio, block_real_twilio: conftest
 
 FROM = "+15005550006"
 TO = "+254712345678"
@@ -441,3 +450,17 @@ def test_local_gateway_sends_nothing_anywhere():
     assert gateway.list_inbound(datetime.min, datetime.max) == []
     assert gateway.find_sent(TO, "hi", datetime.min) is None
     assert isinstance(gateway, SmsGateway) and gateway.name == "local"
+
+
+def test_gateway_from_settings_points_the_real_client_at_the_api_base(fake_twilio, monkeypatch):
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake_twilio.account_sid)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake_twilio.auth_token)
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", FROM)
+    monkeypatch.setenv("REMINDERS_TWILIO_API_BASE", fake_twilio.base_url)
+    gateway = gateway_from_settings(Settings())
+
+    sent = gateway.send(TO, "hi")
+
+    assert gateway.name == "twilio"
+    assert [message.sid for message in fake_twilio.sent] == [sent.sid]
+    gateway.close()
