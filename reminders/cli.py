@@ -112,7 +112,7 @@ def clinic_add(
     name: Annotated[str, typer.Option(help="Short neutral name patients see in every SMS.")],
     timezone_: Annotated[str, typer.Option("--timezone", help="IANA zone, e.g. Africa/Nairobi.")],
     country: Annotated[str, typer.Option(help="ISO 3166 code: how local numbers are read.")],
-    phone: Annotated[Optional[str], typer.Option(help="The number patients call.")] = None,
+    phone: Annotated[str, typer.Option(help="The number patients call (in every urgent answer).")],
     oncall_phone: Annotated[Optional[str], typer.Option(help="Gets urgent alerts by SMS.")] = None,
     backup_phone: Annotated[Optional[str], typer.Option(help="Alerted when urgent items wait 30 min.")] = None,
 ) -> None:

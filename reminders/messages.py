@@ -42,6 +42,9 @@ TEMPLATE_KEYS: tuple[str, ...] = (
     "unknown_sender",
     "completed",
     "oncall_alert",
+    # Answers when the sender cannot be looked up (database unavailable): no values.
+    "urgent_generic",
+    "received",
 )
 
 # Placeholders a template may use. `greeting` is filled by render() from `name`.
@@ -112,7 +115,8 @@ def placeholders_of(template: str) -> set[str]:
 def load_templates(language: str) -> Templates:
     """The templates of one language (validated and cached)."""
     if language not in LANGUAGES:
-        raise InputError("language", f"unknown language {language!r}; use one of {', '.join(LANGUAGES)}")
+        known = ", ".join(LANGUAGES)
+        raise InputError("language", f"unknown language {language!r}; use one of {known}")
     return _load(language)
 
 

@@ -62,7 +62,8 @@ def plan_checkins(
     validate_preferred_hour(preferred_hour)
     _require_aware(now, "now")
     tz = zone(timezone)
-    hour = allowed_hour(protocol, protocol.default_hour if preferred_hour is None else preferred_hour)
+    hour = protocol.default_hour if preferred_hour is None else preferred_hour
+    hour = allowed_hour(protocol, hour)
     end = plan_end(protocol, art_start=art_start, timezone=timezone)
 
     scheduled: list[PlannedCheckin] = []
@@ -70,7 +71,7 @@ def plan_checkins(
         due = _resolve(protocol, tz, art_start + timedelta(days=day), hour)
         if due >= end:
             continue  # only when the last day is missing from the local calendar
-        if False:
+        if scheduled and due <= scheduled[-1].due_at:
             continue  # two days mapped to one instant (a skipped day): ask once
         scheduled.append(PlannedCheckin(day=day, due_at=due))
 

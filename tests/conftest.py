@@ -106,3 +106,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 12, 1, 6, 5, tzinfo=timezone.utc)  # 09:05 in Nairobi
+
+
+@pytest.fixture(autouse=True)
+def _no_real_twilio(block_real_twilio: None) -> None:
+    """Every test: resolving a *.twilio.com host fails loudly (STYLE.md, habit 9)."""

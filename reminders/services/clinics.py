@@ -41,7 +41,7 @@ def add_clinic(
     name: str,
     timezone: str,
     country: str,
-    phone: str | None = None,
+    phone: str,
     oncall_phone: str | None = None,
     backup_phone: str | None = None,
     actor: str = "cli",
@@ -58,7 +58,8 @@ def add_clinic(
         name=name,
         timezone=validate_timezone(timezone),
         country=country,
-        phone=phone and normalise_phone(phone, country, field="phone", mobile=False),
+        # Required: urgent answers and HELP tell the patient which number to call.
+        phone=normalise_phone(phone, country, field="phone", mobile=False),
         oncall_phone=oncall_phone and normalise_phone(oncall_phone, country, field="oncall_phone"),
         backup_phone=backup_phone and normalise_phone(backup_phone, country, field="backup_phone"),
     )

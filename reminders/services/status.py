@@ -27,7 +27,7 @@ def apply_callback(session: Session, sid: str, new_status: str, error_code: int 
         return False  # late or repeated: a `sent` never overwrites `delivered`
     message.status, message.status_changed_at = new_status, now
     if new_status in ("undelivered", "failed"):
-        kind = delivery.classify_delivery_error(error_code)
+        kind = delivery.classify_delivery_error(error_code) or "permanent"
         message.error_code, message.error_kind = error_code, str(kind)
         if message.checkin_id:
             checkin = session.get(CheckIn, message.checkin_id)

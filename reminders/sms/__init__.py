@@ -56,18 +56,6 @@ def build_gateway(
 
 
 def gateway_from_settings(settings: Any) -> SmsGateway:
-    """The gateway the settings ask for (REMINDERS_SMS_GATEWAY and Twilio's variables)."""
-    return build_gateway(
-        settings.gateway,
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        from_number=settings.twilio_from_number,
-        messaging_service_sid=settings.twilio_messaging_service_sid,
-        api_base=settings.twilio_api_base,
-    )
-
-
-def gateway_from_settings(settings: Any) -> SmsGateway:
     """The gateway for `reminders.config.Settings` (REMINDERS_SMS_GATEWAY, TWILIO_*,
     REMINDERS_TWILIO_API_BASE); settings are read by attribute, not imported."""
     return build_gateway(

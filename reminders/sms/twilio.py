@@ -13,9 +13,14 @@ so a blind retry after a timeout or a 5xx can send the text twice. Hence `send()
 - after a read timeout or a connection lost mid-request, Twilio may still be processing
   the request, so a listing that finds nothing proves nothing: reconcile once, and if
   not found raise SendError(kind="unknown") so the caller records the check-in as
-  unknown instead of risking a double send;
+  unknown instead of risking a double send (a keep-alive connection the server closed
+  just as we wrote to it lands here too: urllib3 checks idle connections before reuse,
+  so that race is rare);
 - any other error is not retried: opted out (21610), invalid number, permanent, or
   21611 (too much queued on the sender: try much later), as `classify_error` says.
+
+Worst case a send blocks for (max_attempts - 1) waits of at most `retry_after_cap`
+(60 s) or `backoff_cap` (8 s), plus the timeouts.
 
 The library never retries on its own here: `TwilioHttpClient` is built without
 `max_retries` (requests' default adapter makes exactly one attempt) and the async client

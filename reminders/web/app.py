@@ -47,13 +47,8 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             connection.execute(sa.text("SELECT 1"))
         return {"status": "ok"}
 
-    from reminders.web import api
+    from reminders.web import api, twilio_routes
 
     app.include_router(api.router)
-    try:
-        from reminders.web import twilio_routes
-    except ImportError:  # pragma: no cover - while the webhooks are being built
-        pass
-    else:
-        app.include_router(twilio_routes.router)
+    app.include_router(twilio_routes.router)
     return app

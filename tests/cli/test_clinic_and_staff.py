@@ -24,6 +24,7 @@ def test_clinic_add_normalises_phones(cli, session):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--timezone", "Africa/Nairobi", "--country", "KE", "--phone", ""], "phone: is empty"),
         (["--timezone", "Africa/Narobi", "--country", "KE"], "timezone: 'Africa/Narobi' is not an IANA time zone"),
         (["--timezone", "Africa/Nairobi", "--country", "XX"], "country: 'XX' is not an ISO 3166 country code"),
         (["--timezone", "Africa/Nairobi", "--country", "KE", "--phone", "12"], "phone: '12' is not"),
@@ -32,6 +33,8 @@ def test_clinic_add_normalises_phones(cli, session):
 )
 def test_clinic_add_refuses_bad_input(cli, engine, args, message):
     before = snapshot(engine)
+    if "--phone" not in args:
+        args = [*args, "--phone", "+254700000001"]
     result = cli("clinic", "add", "KIB", "--name", "Kibera", *args)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1, result.stderr
@@ -41,7 +44,8 @@ def test_clinic_add_refuses_bad_input(cli, engine, args, message):
 
 def test_clinic_code_is_unique(cli, kibera, engine):
     before = snapshot(engine)
-    result = cli("clinic", "add", "KIB", "--name", "Other", "--timezone", "Africa/Nairobi", "--country", "KE")
+    result = cli("clinic", "add", "KIB", "--name", "Other", "--timezone", "Africa/Nairobi",
+                 "--country", "KE", "--phone", "+254700000009")
     assert result.exit_code == 2
     assert "code: clinic KIB already exists" in result.stderr
     assert snapshot(engine) == before

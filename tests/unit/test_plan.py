@@ -340,3 +340,37 @@ def test_next_allowed_time_across_spring_forward():
 def test_next_allowed_time_needs_an_aware_datetime():
     with pytest.raises(ValueError, match="timezone-aware"):
         next_allowed_time(PROTOCOL, NAIROBI, datetime(2026, 11, 20, 22, 0))
+
+
+# --- odd protocols meet odd calendars --------------------------------------------------
+
+
+def custom_protocol(**changes):
+    from dataclasses import replace
+
+    return replace(PROTOCOL, **changes)
+
+
+def test_gap_that_lands_in_quiet_hours_falls_back_to_the_nearest_allowed_hour():
+    # Quiet from 13:00: Khartoum's 12:00 did not exist on 15 January 2000 and would
+    # become 13:00, which is quiet, so that day's check-in goes at 11:00 instead.
+    protocol = custom_protocol(quiet_start=13, quiet_end=7, default_hour=9)
+    checkins = plan_checkins(
+        protocol, art_start=date(2000, 1, 12), timezone="Africa/Khartoum", preferred_hour=12,
+        high_risk=False, now=utc(2000, 1, 1),
+    )
+    by_day = {c.day: c for c in checkins}
+    assert local(by_day[3], "Africa/Khartoum").replace(tzinfo=None) == datetime(2000, 1, 15, 11)
+    assert local(by_day[7], "Africa/Khartoum").hour == 12
+
+
+def test_two_days_landing_on_one_instant_give_one_checkin():
+    # Days 2 and 3 of a start on 28 Dec 2011 in Samoa are the skipped 30th and the
+    # 31st: both would be 31 Dec 09:00. The patient is asked once.
+    protocol = custom_protocol(days=(2, 3, 7), high_risk_days=())
+    checkins = plan_checkins(
+        protocol, art_start=date(2011, 12, 28), timezone="Pacific/Apia", preferred_hour=None,
+        high_risk=False, now=utc(2011, 12, 1),
+    )
+    assert [c.day for c in checkins] == [2, 7]
+    assert checkins[0].due_at == utc(2011, 12, 30, 19, 0)

@@ -1,0 +1,3 @@
+from reminders.cli import app
+
+app(prog_name="reminders")

@@ -1,0 +1,132 @@
+"""triage(text, language=None): one reply -> level, symptoms and the words behind them.
+
+Pure and deterministic: the lexicons are read once per process, nothing else is read,
+nothing is written. The steps:
+
+1. words: lowercase, accents off, repeated letters squeezed, clause punctuation kept;
+2. languages: the one given, the ones the words look like, and English (patients mix
+   English into every language); small cue words only count in these languages;
+3. aliases: SMS-speak and contractions to plain words ("cnt" -> "can not");
+4. phrases: the longest lexicon phrase at each position (matcher.py);
+5. reading: denials, resolutions, intensifiers, someone else (reading.py);
+6. decision: the highest level found; nothing understood is "flag"/"unclear", never ok.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .lexicon import LANGUAGE_CODES, Lexicons, load
+from .matcher import Match, Matcher
+from .reading import Mention, clauses, read
+from .result import LEVEL_RANK, TriageResult
+from .text import BOUNDARY, Word, words
+
+
+@cache
+def matcher() -> Matcher:
+    """The compiled lexicons (built on first use, then shared)."""
+    return Matcher(load())
+
+
+def triage(text: str, language: str | None = None) -> TriageResult:
+    """Sort one reply into urgent, flag, admin or ok, saying which words decided it."""
+    compiled = matcher()
+    lexicons = compiled.lexicons
+    given = language.strip().lower() if isinstance(language, str) else None
+    if given not in lexicons.languages:
+        given = None
+    found = words(text)
+    looks_like = detect(compiled, found)
+    active = tuple(dict.fromkeys(c for c in (given, *looks_like, "en") if c))
+    tokens = compiled.expand(found, active)
+    matches = compiled.find(tokens, active)
+    reading = read(tokens, matches, lexicons)
+    mentions = reading.mentions
+    digit = menu_answer(tokens, matches, lexicons)
+    if digit is not None:
+        meaning = lexicons.menu[tokens[digit].text]
+        here = clauses(tokens, matches)[digit]
+        mentions = [*mentions, Mention(None if meaning == "ok" else meaning, digit, digit + 1, here)]
+    result_language = given or (looks_like[0] if len(looks_like) == 1 else None)
+    return _decide(text, tokens, mentions, reading.admin, reading.third_party, lexicons,
+                   result_language, tokens[digit].text if digit is not None else None)
+
+
+def detect(compiled: Matcher, found: list[Word]) -> list[str]:
+    """The languages most of the words belong to (several on a tie, none if unknown)."""
+    counts = dict.fromkeys(LANGUAGE_CODES, 0)
+    for word in found:
+        if word.text != BOUNDARY:
+            for code in compiled.languages_of(word.text):
+                counts[code] += 1
+    top = max(counts.values())
+    return [code for code, count in counts.items() if count == top] if top else []
+
+
+def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> int | None:
+    """Index of the menu digit if the reply answers the menu ("2", "#2", "jibu 1", "2 please").
+
+    The digit must come first (after words like "jibu" or "option") and must not be
+    a count: "2 days of fever" and "I took 2 pills" are not menu answers.
+    """
+    roles = {}
+    for m in matches:
+        if m.pattern.kind in ("menu_lead", "unit"):
+            for i in range(m.start, m.end):
+                roles[i] = m.pattern.kind
+    for i, word in enumerate(tokens):
+        if word.text == BOUNDARY or roles.get(i) == "menu_lead":
+            continue
+        if word.text not in lexicons.menu:
+            return None
+        after = i + 1
+        if after < len(tokens) and (tokens[after].text.isdigit() or roles.get(after) == "unit"):
+            return None
+        return i
+    return None
+
+
+def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[Match],
+            third_party: list[Match], lexicons: Lexicons, language: str | None,
+            digit: str | None) -> TriageResult:
+    tags = lexicons.tags
+
+    def span(start: int, end: int) -> str:
+        return text[tokens[start].start:tokens[end - 1].end]
+
+    def level_of(m: Mention) -> str:
+        # A red flag that is over ("the chest pain went away") still gets a look today.
+        return "flag" if m.state == "over" else tags[m.tag].level
+
+    raised = [m for m in mentions if m.tag and (m.state == "present" or (m.state == "over" and tags[m.tag].level == "urgent"))]
+    settled = [m for m in mentions if m.tag and m.state != "present" and m not in raised]
+    well = [m for m in mentions if m.tag is None]
+    present_tags = {m.tag for m in raised if m.state == "present"}
+    for together, gives in lexicons.combinations:  # "rash" + "mouth_sores" -> "rash_severe"
+        if together <= present_tags and gives not in present_tags:
+            parts = [m for m in raised if m.tag in together and m.state == "present"]
+            raised.append(Mention(gives, min(p.start for p in parts), max(p.end for p in parts), parts[0].clause))
+            present_tags.add(gives)
+    denied = _unique(m.tag for m in settled)
+
+    if raised:
+        ordered = sorted(raised, key=lambda m: (-LEVEL_RANK[level_of(m)], m.start))
+        level = level_of(ordered[0])
+        symptoms = _unique(m.tag for m in ordered)
+        evidence = [span(m.start, m.end) for m in ordered]
+        if third_party:
+            symptoms.append("other_person")
+            evidence.extend(span(m.start, m.end) for m in third_party)
+        return TriageResult(level, symptoms, _unique(evidence), language, denied, digit)
+    if admin:
+        return TriageResult("admin", [], _unique(span(m.start, m.end) for m in admin), language, denied, digit)
+    if well or settled:
+        shown = sorted(well + settled, key=lambda m: m.start)
+        return TriageResult("ok", [], _unique(span(m.start, m.end) for m in shown), language, denied, digit)
+    # Nothing understood: a person reads it. Never "ok".
+    return TriageResult("flag", ["unclear"], [], language, denied, digit)
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
