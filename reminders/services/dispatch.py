@@ -33,20 +33,23 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) ->
             skipped += skip_superseded(session, claimed, now)
             patients = _load(session, Patient, {c.patient_id for c in claimed})
             clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
+            rows = []
             for checkin in claimed:
                 patient = patients[checkin.patient_id]
                 clinic = clinics[patient.clinic_id]
-                message = Message(
-                    patient_id=patient.id, clinic_id=clinic.id, checkin_id=checkin.id,
-                    direction="outbound", kind="checkin", phone=patient.phone, status="pending",
-                    created_at=now,
-                    body=messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
-                )
-                session.add(message)
-                session.flush()
-                checkin.status, checkin.message_id = "queued", message.id
-                checkin.attempts += 1
-                session.add(checkin)
+                rows.append({
+                    "patient_id": patient.id, "clinic_id": clinic.id, "checkin_id": checkin.id,
+                    "direction": "outbound", "kind": "checkin", "phone": patient.phone,
+                    "status": "pending", "attempts": 0, "created_at": now,
+                    "body": messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
+                })
+            # Bulk: one INSERT ... RETURNING and one UPDATE for the whole batch.
+            ids = session.execute(
+                sa.insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+            ).scalars().all()
+            session.execute(sa.update(CheckIn), [
+                {"id": c.id, "status": "queued", "message_id": message_id, "attempts": c.attempts + 1}
+                for c, message_id in zip(claimed, ids, strict=True)])
             queued += len(claimed)
     return {"due": queued, "skipped": skipped}
 

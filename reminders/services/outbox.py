@@ -69,6 +69,7 @@ class _Job:
     message_id: int
     phone: str
     body: str
+    checkin_id: int | None
 
 
 def send_pending(
@@ -98,7 +99,7 @@ def send_pending(
                         m.status, m.status_changed_at = "cancelled", now
                         summary.cancelled += 1
                     else:
-                        jobs.append(_Job(m.id, m.phone, m.body))  # type: ignore[arg-type]
+                        jobs.append(_Job(m.id, m.phone, m.body, m.checkin_id))  # type: ignore[arg-type]
             if not claimed:
                 break
 
@@ -109,9 +110,15 @@ def send_pending(
                 except SendError as exc:
                     return job, exc
 
-            for job, outcome in pool.map(send, jobs):
-                with session_scope(engine) as session:
-                    _record(session, job.message_id, outcome, gateway, now, summary)
+            # One transaction records the whole batch: a crash before it commits leaves the
+            # batch `sending`, which recover_stale settles by asking the provider.
+            outcomes = list(pool.map(send, jobs))
+            with session_scope(engine) as session:
+                _record_sent(session, [(j, o) for j, o in outcomes if isinstance(o, SentSms)],
+                             gateway, now, summary)
+                for job, outcome in outcomes:
+                    if isinstance(outcome, SendError):
+                        _record(session, job.message_id, outcome, gateway, now, summary)
     return summary
 
 
@@ -127,20 +134,28 @@ def _stopped_patients(session, messages: list[Message]) -> set[int]:  # type: ig
     return {row[0] for row in rows}
 
 
-def _record(session, message_id: int, outcome: SentSms | SendError, gateway: SmsGateway,
+def _record_sent(session, sent: list[tuple[_Job, SentSms]], gateway: SmsGateway, now: datetime,
+                 summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
+    """The common case, in two bulk updates (one row at a time costs most of a pass)."""
+    if not sent:
+        return
+    final = getattr(gateway, "simulated_final_status", None)
+    session.execute(sa.update(Message), [
+        {"id": job.message_id, "status": final or result.status, "provider_sid": result.sid,
+         "status_changed_at": now} for job, result in sent])
+    checkins = [{"id": job.checkin_id, "status": "sent", "sent_at": now, "provider_sid": result.sid}
+                for job, result in sent if job.checkin_id is not None]
+    if checkins:
+        session.execute(sa.update(CheckIn), checkins)
+    summary.sent += len(sent)
+    log.info("sent messages=%s", len(sent))
+
+
+def _record(session, message_id: int, outcome: SendError, gateway: SmsGateway,
             now: datetime, summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
     message = session.get(Message, message_id, with_for_update=True)
     checkin = session.get(CheckIn, message.checkin_id) if message.checkin_id else None
     message.status_changed_at = now
-    if isinstance(outcome, SentSms):
-        final = getattr(gateway, "simulated_final_status", None)
-        message.status = final or outcome.status
-        message.provider_sid = outcome.sid
-        if checkin is not None:
-            checkin.status, checkin.sent_at, checkin.provider_sid = "sent", now, outcome.sid
-        summary.sent += 1
-        log.info("sent message=%s checkin=%s sid=%s", message.id, message.checkin_id, outcome.sid)
-        return
     message.error_code, message.error_kind = outcome.code, outcome.kind
     if outcome.kind == "unknown":
         # The provider may have it: never re-send blindly; staff see "unknown".

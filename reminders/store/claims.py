@@ -51,17 +51,22 @@ def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[Chec
 
 
 def skip_superseded(session: Session, claimed: list[CheckIn], now: datetime) -> int:
-    """Mark the older due check-ins of these patients skipped; returns how many."""
-    skipped = 0
-    for checkin in claimed:
-        result = session.execute(
-            sa.update(CheckIn)
-            .where(CheckIn.patient_id == checkin.patient_id, CheckIn.status == "planned",
-                   CheckIn.due_at < checkin.due_at)
-            .values(status="skipped")
-        )
-        skipped += result.rowcount or 0
-    return skipped
+    """Mark the older due check-ins of these patients skipped; returns how many.
+
+    Each claimed check-in is its patient's newest due one, so every other planned, due
+    check-in of those patients is older.
+    """
+    if not claimed:
+        return 0
+    result = session.execute(
+        sa.update(CheckIn)
+        .where(CheckIn.patient_id.in_({c.patient_id for c in claimed}),  # type: ignore[attr-defined]
+               CheckIn.status == "planned", CheckIn.due_at <= now,
+               CheckIn.id.not_in([c.id for c in claimed]))  # type: ignore[union-attr]
+        .values(status="skipped")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def claim_pending_messages(
