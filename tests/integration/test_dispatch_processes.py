@@ -70,6 +70,10 @@ def test_two_workers_dispatch_each_checkin_exactly_once(pg_engine, postgres_url,
 def test_a_worker_killed_mid_pass_loses_nothing_and_sends_nothing_twice(
         pg_engine, postgres_url, fake_twilio, reminders_env):
     phones = enroll_many(pg_engine, 60)
+    # The run is simulated at DUE (`--now`): the provider's clock must agree, or asking it
+    # "did this go out since the claim?" looks at the wrong window.
+    offset = datetime.fromisoformat(DUE) - datetime.now(timezone.utc)
+    fake_twilio.clock = lambda: datetime.now(timezone.utc) + offset
     # Slow enough (20 messages/s) that the pass is surely still running when we kill it.
     env = reminders_env(postgres_url, REMINDERS_DISPATCH_RATE="20", REMINDERS_DISPATCH_CONCURRENCY="4")
     worker = start_reminders(["dispatch", "--now", DUE], env)
@@ -85,6 +89,8 @@ def test_a_worker_killed_mid_pass_loses_nothing_and_sends_nothing_twice(
     rerun = start_reminders(["dispatch", "--now", later], {**env, "REMINDERS_DISPATCH_RATE": "2000"})
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["recovered"] + summary["requeued"] > 0  # the dead worker left claims behind
     per_phone = Counter(m.to for m in fake_twilio.sent)
     assert set(per_phone) == set(phones)  # none lost
     assert set(per_phone.values()) == {2}  # none twice
