@@ -4,7 +4,7 @@ Pure and deterministic: the lexicons are read once per process, nothing else is 
 nothing is written. The steps:
 
 1. words: lowercase, accents off, repeated letters squeezed, clause punctuation kept;
-2. languages: the one given, the ones the words look like, and English (patients mix
+2. languages: the ones the words look like, the one given, and English (patients mix
    English into every language); small cue words only count in these languages;
 3. aliases: SMS-speak and contractions to plain words ("cnt" -> "can not");
 4. phrases: the longest lexicon phrase at each position (matcher.py);
@@ -38,7 +38,8 @@ def triage(text: str, language: str | None = None) -> TriageResult:
         given = None
     found = words(text)
     looks_like = detect(compiled, found)
-    active = tuple(dict.fromkeys(c for c in (given, *looks_like, "en") if c))
+    # What the words look like first, then the enrolled language, then English.
+    active = tuple(dict.fromkeys(c for c in (*looks_like, given, "en") if c))
     tokens = compiled.expand(found, active)
     matches = compiled.find(tokens, active)
     reading = read(tokens, matches, lexicons)
@@ -61,7 +62,11 @@ def detect(compiled: Matcher, found: list[Word]) -> list[str]:
             for code in compiled.languages_of(word.text):
                 counts[code] += 1
     top = max(counts.values())
-    return [code for code, count in counts.items() if count == top] if top else []
+    if not top:
+        return []
+    # On a tie English goes last: it is read in every reply anyway, and the other
+    # language's small words should win ("fine, dor no peito": "no" is Portuguese).
+    return sorted((code for code, count in counts.items() if count == top), key=lambda code: code == "en")
 
 
 def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> int | None:
@@ -99,14 +104,20 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
         # A red flag that is over ("the chest pain went away") still gets a look today.
         return "flag" if m.state == "over" else tags[m.tag].level
 
-    raised = [m for m in mentions if m.tag and (m.state == "present" or (m.state == "over" and tags[m.tag].level == "urgent"))]
-    settled = [m for m in mentions if m.tag and m.state != "present" and m not in raised]
-    well = [m for m in mentions if m.tag is None]
+    raised, settled, well = [], [], []
+    for m in mentions:
+        if m.tag is None:
+            well.append(m)
+        elif m.state == "present" or (m.state == "over" and tags[m.tag].level == "urgent"):
+            raised.append(m)
+        else:
+            settled.append(m)  # denied, or a flag-level symptom that is over
+    evidence = [span(m.start, m.end) for m in sorted(raised, key=lambda m: (-LEVEL_RANK[level_of(m)], m.start))]
     present_tags = {m.tag for m in raised if m.state == "present"}
     for together, gives in lexicons.combinations:  # "rash" + "mouth_sores" -> "rash_severe"
         if together <= present_tags and gives not in present_tags:
-            parts = [m for m in raised if m.tag in together and m.state == "present"]
-            raised.append(Mention(gives, min(p.start for p in parts), max(p.end for p in parts), parts[0].clause))
+            first = min((m for m in raised if m.tag in together), key=lambda m: m.start)
+            raised.append(Mention(gives, first.start, first.end, first.clause))
             present_tags.add(gives)
     denied = _unique(m.tag for m in settled)
 
@@ -114,7 +125,6 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
         ordered = sorted(raised, key=lambda m: (-LEVEL_RANK[level_of(m)], m.start))
         level = level_of(ordered[0])
         symptoms = _unique(m.tag for m in ordered)
-        evidence = [span(m.start, m.end) for m in ordered]
         if third_party:
             symptoms.append("other_person")
             evidence.extend(span(m.start, m.end) for m in third_party)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from .lexicon import CUE_KINDS, GAP, Lexicons
-from .text import BOUNDARY, Word
+from .text import BOUNDARY, Word, squeeze
 
 GAP_WORDS = 3  # "body ... hot" allows "my body is very hot"
 FUZZY_MIN = 5  # shorter words have too many neighbours one letter away
@@ -48,26 +48,62 @@ class Match:
     end: int
 
 
+class _Index:
+    """Terms by how they match a word: whole, prefix, suffix or contained."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, set[int]] = {}
+        self.prefixes: dict[str, set[int]] = {}
+        self.suffixes: dict[str, set[int]] = {}
+        self.contains: dict[str, set[int]] = {}
+        self.prefix_lengths: list[int] = []
+        self.suffix_lengths: list[int] = []
+
+    def add(self, term: str, tid: int, key=lambda text: text) -> None:
+        head, tail = term.startswith("*"), term.endswith("*")
+        core = key(term.strip("*"))
+        table = self.contains if head and tail else self.suffixes if head else self.prefixes if tail else self.exact
+        table.setdefault(core, set()).add(tid)
+
+    def freeze(self) -> None:
+        self.prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self.suffix_lengths = sorted({len(p) for p in self.suffixes})
+
+    def lookup(self, word: str, ordinary: bool) -> set[int]:
+        ids = set(self.exact.get(word, ()))
+        size = len(word)
+        for length in self.prefix_lengths:
+            if length > size:
+                break
+            ids.update(self.prefixes.get(word[:length], ()))
+        if ordinary:
+            return ids
+        for length in self.suffix_lengths:
+            if length > size:
+                break
+            ids.update(self.suffixes.get(word[size - length:], ()))
+        for core, found in self.contains.items():
+            if core in word:
+                ids.update(found)
+        return ids
+
+
 class Matcher:
     def __init__(self, lexicons: Lexicons) -> None:
         self.lexicons = lexicons
         self._ids: dict[str, int] = {}
-        self._term_langs: list[set[str]] = []
         self._texts: list[str] = []  # term id -> term
-        self._exact: dict[str, int] = {}
-        self._prefixes: dict[str, int] = {}
-        self._suffixes: dict[str, int] = {}
-        self._contains: list[tuple[str, int]] = []
+        self._term_langs: list[set[str]] = []
+        self._written = _Index()  # terms as the lexicon writes them
+        self._squeezed = _Index()  # the same with every letter run squeezed ("feverr")
         self._first: dict[int, list[Pattern]] = {}
-        self._fuzzy: dict[str, set[int]] = {}  # a target term with one letter deleted -> ids
-        self._words_known: set[str] = set()  # never "corrected" by the typo rule
+        self._fuzzy: dict[str, set[str]] = {}  # a symptom word with one letter deleted -> words
+        self._ordinary: set[str] = set()  # common words and alias keys: see _resolve
         self._common_langs: dict[str, set[str]] = {}
         self._word_cache: dict[str, frozenset[int]] = {}
         self._lang_cache: dict[str, frozenset[str]] = {}
         self._alias_cache: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
-        self._blocker_cache: dict[tuple[str, ...], frozenset[int]] = {}
-        self._prefix_lengths: list[int] = []
-        self._suffix_lengths: list[int] = []
+        self._cue_cache: dict[tuple[str, ...], tuple[frozenset[int], frozenset[int]]] = {}
         self._compile()
 
     # -- compiling -------------------------------------------------------------------
@@ -75,26 +111,18 @@ class Matcher:
     def _term_id(self, term: str, lang: str) -> int:
         tid = self._ids.get(term)
         if tid is None:
-            tid = self._ids[term] = len(self._term_langs)
-            self._term_langs.append(set())
+            tid = self._ids[term] = len(self._texts)
             self._texts.append(term)
-            head, tail = term.startswith("*"), term.endswith("*")
-            core = term.strip("*")
-            if head and tail:
-                self._contains.append((core, tid))
-            elif head:
-                self._suffixes[core] = tid
-            elif tail:
-                self._prefixes[core] = tid
-            else:
-                self._exact[core] = tid
+            self._term_langs.append(set())
+            self._written.add(term, tid)
+            self._squeezed.add(term, tid, squeeze)
         self._term_langs[tid].add(lang)
         return tid
 
     def _compile(self) -> None:
-        fuzzy_targets: dict[str, int] = {}
+        fuzzy_targets: set[str] = set()
         for language in self.lexicons.languages.values():
-            self._words_known.update(language.common, language.aliases)
+            self._ordinary.update(language.common, language.aliases)
             for word in chain(language.common, language.aliases):
                 self._common_langs.setdefault(word, set()).add(language.code)
             for phrase in language.phrases:
@@ -104,22 +132,20 @@ class Matcher:
                                   KIND_RANK[level], phrase.kind in CUE_KINDS, phrase.has_negation,
                                   phrase.text)
                 self._first.setdefault(ids[0], []).append(pattern)
-                for term in phrase.terms:
-                    if "*" not in term and term != GAP:
-                        if phrase.kind == "symptom" and len(term) >= FUZZY_MIN and not term.isdigit():
-                            fuzzy_targets[term] = self._ids[term]
-                        else:
-                            # Words of cues, "ok" and admin phrases are never typo targets:
-                            # a misspelt word must not turn into "fine" or "no".
-                            self._words_known.add(term)
-        self._words_known.update(fuzzy_targets)
-        for term, tid in fuzzy_targets.items():
-            for variant in {term, *_deletions(term)}:
-                self._fuzzy.setdefault(variant, set()).add(tid)
+                # Only symptom words are typo targets: a misspelt word may raise a
+                # reply to a flag, never turn it into "fine" or "no".
+                if phrase.kind == "symptom":
+                    for term in phrase.terms:
+                        core = term.strip("*")  # "breath*": "breth" is a typo of "breath"
+                        if term != GAP and not term.startswith("*") and len(core) >= FUZZY_MIN and not core.isdigit():
+                            fuzzy_targets.add(core)
+        for target in fuzzy_targets:
+            for variant in {target, *_deletions(target)}:
+                self._fuzzy.setdefault(variant, set()).add(target)
         for patterns in self._first.values():
             patterns.sort(key=lambda p: (-p.weight, -p.rank))
-        self._prefix_lengths = sorted({len(p) for p in self._prefixes})
-        self._suffix_lengths = sorted({len(s) for s in self._suffixes})
+        self._written.freeze()
+        self._squeezed.freeze()
 
     # -- words -----------------------------------------------------------------------
 
@@ -129,35 +155,22 @@ class Matcher:
         if found is None:
             if len(self._word_cache) > CACHE_LIMIT:
                 self._word_cache.clear()
-            found = self._word_cache[word] = self._resolve(word)
+            found = self._word_cache[word] = frozenset(self._resolve(word))
         return found
 
-    def _resolve(self, word: str) -> frozenset[int]:
+    def _resolve(self, word: str) -> set[int]:
         if word == BOUNDARY:
-            return NO_TERMS
-        ids = set()
-        exact = self._exact.get(word)
-        if exact is not None:
-            ids.add(exact)
-        size = len(word)
-        for length in self._prefix_lengths:
-            if length > size:
-                break
-            tid = self._prefixes.get(word[:length])
-            if tid is not None:
-                ids.add(tid)
-        for length in self._suffix_lengths:
-            if length > size:
-                break
-            tid = self._suffixes.get(word[size - length:])
-            if tid is not None:
-                ids.add(tid)
-        for core, tid in self._contains:
-            if core in word:
-                ids.add(tid)
-        if not ids and size >= FUZZY_MIN and word not in self._words_known and not word.isdigit():
-            ids.update(self._typo_targets(word))
-        return frozenset(ids)
+            return set()
+        # An ordinary word ("nyuma", "feel", "il") is only itself: no word-end or
+        # word-part wildcard ("*uma"), no squeezing ("fel" = "fell"), no typo correction.
+        ordinary = word in self._ordinary
+        ids = self._written.lookup(word, ordinary)
+        if ids or ordinary or word.isdigit():
+            return ids
+        ids = self._squeezed.lookup(squeeze(word), False)
+        if not ids and len(word) >= FUZZY_MIN:
+            ids = self._typo_targets(word)
+        return ids
 
     def _typo_targets(self, word: str) -> set[int]:
         """Symptom words one edit away ("hedache", "breathng", "diarhoea").
@@ -169,7 +182,11 @@ class Matcher:
         found = set(self._fuzzy.get(word, ()))
         for variant in _deletions(word):
             found.update(self._fuzzy.get(variant, ()))
-        return {tid for tid in found if self._texts[tid][0] == word[0]}
+        ids: set[int] = set()
+        for target in found:
+            if target[0] == word[0]:
+                ids.update(self._written.lookup(target, False))
+        return ids
 
     def languages_of(self, word: str) -> frozenset[str]:
         """Languages whose lexicon uses this word (for guessing a reply's language)."""
@@ -177,9 +194,14 @@ class Matcher:
         if found is None:
             if len(self._lang_cache) > CACHE_LIMIT:
                 self._lang_cache.clear()
+            # Whole words decide where they exist ("pas" is French even though the
+            # English "pass*" would match it); wildcards only for the rest ("kinauma").
             langs: set[str] = set(self._common_langs.get(word, ()))
-            for tid in self.terms(word):
+            for tid in self._written.exact.get(word, ()):
                 langs.update(self._term_langs[tid])
+            if not langs:
+                for tid in self.terms(word):
+                    langs.update(self._term_langs[tid])
             found = self._lang_cache[word] = frozenset(langs)
         return found
 
@@ -194,17 +216,29 @@ class Matcher:
             self._alias_cache[active] = merged
         return merged
 
-    def blockers(self, active: tuple[str, ...]) -> frozenset[int]:
-        """Words a "..." gap must not skip: denials and clause breaks ("body is not hot")."""
-        found = self._blocker_cache.get(active)
+    def cues(self, active: tuple[str, ...]) -> tuple[frozenset[int], frozenset[int]]:
+        """Cue patterns that count for these languages, and the words gaps must not skip.
+
+        A cue counts in the reply's languages only, and not when one of its words is an
+        ordinary word of a language ranked before it: in Portuguese "dor no peito",
+        "no" means "in the", not the English "no".
+        """
+        found = self._cue_cache.get(active)
         if found is None:
-            found = frozenset(
-                p.ids[0]
-                for patterns in self._first.values()
-                for p in patterns
-                if p.kind in ("negation", "boundary") and p.weight == 1 and p.lang in active
-            )
-            self._blocker_cache[active] = found
+            live: set[int] = set()
+            blockers: set[int] = set()
+            for patterns in self._first.values():
+                for p in patterns:
+                    if not p.is_cue or p.lang not in active:
+                        continue
+                    before = active[: active.index(p.lang)]
+                    words = [self._texts[t] for t in p.ids if t >= 0]
+                    if any(w in self.lexicons.languages[code].common for code in before for w in words):
+                        continue
+                    live.add(id(p))
+                    if p.kind in ("negation", "boundary") and p.weight == 1:
+                        blockers.add(p.ids[0])  # "body is not hot" is no fever
+            found = self._cue_cache[active] = (frozenset(live), frozenset(blockers))
         return found
 
     def expand(self, words: list[Word], active: tuple[str, ...]) -> list[Word]:
@@ -213,6 +247,8 @@ class Matcher:
         out: list[Word] = []
         for word in words:
             replacement = aliases.get(word.text)
+            if replacement is None and word.text not in self._ordinary:
+                replacement = aliases.get(squeeze(word.text))  # "plzzz", "thnxx"
             if replacement is None:
                 out.append(word)
             else:
@@ -222,7 +258,7 @@ class Matcher:
     def find(self, words: list[Word], active: tuple[str, ...]) -> list[Match]:
         """Non-overlapping phrases, left to right, the heaviest at each position."""
         terms = [self.terms(w.text) for w in words]
-        blockers = self.blockers(active)
+        live, blockers = self.cues(active)
         lang_rank = {code: len(active) - i for i, code in enumerate(active)}
         n = len(words)
         found: list[Match] = []
@@ -233,7 +269,7 @@ class Matcher:
             best_end = 0
             for tid in terms[i]:
                 for pattern in self._first.get(tid, ()):
-                    if pattern.is_cue and pattern.lang not in lang_rank:
+                    if pattern.is_cue and id(pattern) not in live:
                         continue
                     if best_key is not None and pattern.weight < best_key[0]:
                         break  # sorted heaviest first: nothing later can win

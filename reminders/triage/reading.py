@@ -94,7 +94,11 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
                 scope.reach = m.end + LIST_REACH - 1
         elif kind in ("symptom", "ok"):
             mention = Mention(m.pattern.tag, m.start, m.end, here, m.pattern.has_negation)
-            if scope is not None and not mention.immune and m.start <= scope.reach:
+            if scope is not None and not mention.immune and (
+                m.start <= scope.reach
+                # "no blurred vision", "no swollen glands": two words, one symptom
+                or (m.start == scope.last_end and mentions and mentions[-1].tag == mention.tag)
+            ):
                 _deny(mention, scope.cue_start if scope.last_end is None else m.start, m.end)
                 scope.last_end, scope.reach = m.end, -1
             elif mention.tag is not None:
@@ -105,8 +109,6 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
                 mentions.append(Mention(None, m.start, m.end, here))  # "better now", "all gone"
         elif kind == "persist":
             persisting.add(here)
-            if not any(x.clause == here and x.tag for x in mentions):
-                mentions.append(Mention("unwell", m.start, m.end, here))  # "getting worse"
         elif kind == "intensifier":
             if m.start not in denial_ends:  # "not very"
                 intensifiers.append(m)

@@ -22,9 +22,12 @@ _ELISION = re.compile(r"(qu|[jldnmtsc])['’`´](?=[^\W_])", re.IGNORECASE)
 _APOSTROPHES = re.compile(r"['’`´]")
 # Letters NFKD does not decompose.
 _SPECIAL = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ı": "i"})
-# "feverrrr", "sooo", "feeel": every run of one repeated letter becomes one letter, on
-# both sides, so "fever", "feverrrr" and "feveer" meet. Digits are left alone ("11").
-_REPEATS = re.compile(r"([^\W\d_])\1+")
+# "feverrrr", "sooo", "feeeel": three or more of a letter become two, so real doubles
+# survive ("feel" is not "fell", "ill" is not the French "il"). squeeze() goes further
+# (every run to one letter) for words that match nothing as written ("feverr", "finee").
+# Digits are left alone ("111").
+_LONG_RUNS = re.compile(r"([^\W\d_])\1{2,}")
+_RUNS = re.compile(r"([^\W\d_])\1+")
 
 BOUNDARY = "|"  # the word that stands for clause-ending punctuation
 
@@ -37,12 +40,17 @@ class Word(NamedTuple):
 
 @lru_cache(maxsize=65536)
 def normalise(raw: str) -> str:
-    """One word: lowercase, no accents, no apostrophes, repeated letters squeezed."""
+    """One word: lowercase, no accents, no apostrophes, long letter runs cut to two."""
     text = raw.lower().translate(_SPECIAL)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHES.sub("", text)
-    return _REPEATS.sub(r"\1", text)
+    return _LONG_RUNS.sub(r"\1\1", text)
+
+
+def squeeze(word: str) -> str:
+    """Every repeated letter once: the second chance for "feverr", "okk", "finee"."""
+    return _RUNS.sub(r"\1", word)
 
 
 def words(text: str) -> list[Word]:

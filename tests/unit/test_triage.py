@@ -1,0 +1,413 @@
+"""Triage of single replies: each test names the behaviour it protects.
+
+Cases run in the five languages where the behaviour exists in all of them. The
+language is not passed unless the test is about it: replies arrive from patients
+whose enrolled language may not be the one they write in.
+"""
+
+import json
+
+import pytest
+
+from reminders.triage import TriageResult, triage
+
+
+def check(text, level, *symptoms, language=None):
+    result = triage(text, language)
+    assert result.level == level, f"{text!r}: {result}"
+    for tag in symptoms:
+        assert tag in result.symptoms, f"{text!r}: {tag} missing from {result.symptoms}"
+    return result
+
+
+# -- the contract ----------------------------------------------------------------------
+
+
+def test_result_is_frozen_and_json_ready():
+    result = triage("I have fever")
+    assert isinstance(result, TriageResult)
+    with pytest.raises(AttributeError):
+        result.level = "ok"  # type: ignore[misc]
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["level"] == "flag"
+    assert data["symptoms"] == ["fever"]
+    assert data["evidence"] == ["fever"]
+    assert set(data) >= {"level", "symptoms", "evidence", "language"}
+
+
+def test_evidence_is_the_patients_own_words_as_written():
+    result = triage("Nina HOMA tangu jana")
+    assert result.evidence == ["HOMA"]
+    result = triage("J'ai une Fièvre et la tête qui tourne")
+    assert "Fièvre" in result.evidence
+    assert "tête qui tourne" in result.evidence
+
+
+def test_same_text_gives_same_result():
+    text = "no fever but my neck is stiff and I vomit"
+    assert triage(text) == triage(text)
+
+
+def test_language_given_is_reported_and_otherwise_guessed():
+    assert triage("sina homa", "sw").language == "sw"
+    assert triage("sina homa").language == "sw"
+    assert triage("sin fiebre").language == "es"
+    assert triage("pas de fievre").language == "fr"
+    assert triage("sem febre").language == "pt"
+    assert triage("no fever").language == "en"
+    assert triage("xyzzy plugh").language is None
+
+
+def test_an_unknown_language_code_is_ignored_not_an_error():
+    assert triage("I have fever", "de").level == "flag"
+    assert triage("I have fever", "SW").language == "sw"
+
+
+# -- menu digits -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["1", " 1 ", "1.", "#1", "1!", "jibu 1", "option 1", "1 thanks", "1 asante"])
+def test_menu_one_is_well(text):
+    result = check(text, "ok")
+    assert result.menu == "1"
+
+
+@pytest.mark.parametrize(
+    "text, tag",
+    [("2", "unwell"), ("#2", "unwell"), ("2 please", "unwell"), ("3", "pill_problem"),
+     ("respuesta 3", "pill_problem"), ("4", "call_request"), ("4.", "call_request")],
+)
+def test_menu_two_to_four_are_flags(text, tag):
+    check(text, "flag", tag)
+
+
+@pytest.mark.parametrize(
+    "text", ["I took 2 pills", "fever for 3 days", "2 days of fever", "homa siku 2", "1 2 3", "10", "5"],
+)
+def test_numbers_that_are_not_the_answer_are_not_menu_digits(text):
+    result = triage(text)
+    assert result.menu is None
+    assert result.level != "ok"
+
+
+def test_menu_digit_with_words_takes_the_higher_level():
+    check("1 but I have a bad cough", "flag", "cough")
+    check("1 I can't breathe", "urgent", "breathing")
+    check("1 no fever", "ok")
+
+
+# -- red flags ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, tag",
+    [
+        ("I can't breathe", "breathing"), ("siwezi kupumua", "breathing"),
+        ("no puedo respirar", "breathing"), ("je n'arrive pas à respirer", "breathing"),
+        ("não consigo respirar", "breathing"), ("falta de ar", "breathing"),
+        ("short of breath", "breathing"), ("me falta el aire", "breathing"),
+        ("chest pain", "chest_pain"), ("kifua kinauma", "chest_pain"),
+        ("dolor en el pecho", "chest_pain"), ("douleur à la poitrine", "chest_pain"),
+        ("dor no peito", "chest_pain"),
+        ("coughing blood", "coughing_blood"), ("nakohoa damu", "coughing_blood"),
+        ("tos con sangre", "coughing_blood"), ("je crache du sang", "coughing_blood"),
+        ("tosse com sangue", "coughing_blood"),
+        ("worst headache of my life", "headache_severe"), ("stiff neck", "stiff_neck"),
+        ("shingo imekaza", "stiff_neck"), ("cuello rígido", "stiff_neck"),
+        ("nuque raide", "stiff_neck"), ("pescoço duro", "stiff_neck"),
+        ("he is confused", "confusion"), ("amechanganyikiwa", "confusion"),
+        ("está confundido", "confusion"), ("il est confus", "confusion"),
+        ("ela está confusa", "confusion"), ("very drowsy", "confusion"),
+        ("I had a fit", "seizure"), ("degedege", "seizure"), ("convulsiones", "seizure"),
+        ("il a fait une crise d'épilepsie", "seizure"), ("convulsão", "seizure"),
+        ("I fainted", "fainting"), ("nilizimia", "fainting"), ("me desmayé", "fainting"),
+        ("je me suis évanoui", "fainting"), ("desmaiei", "fainting"),
+        ("blurred vision", "vision"), ("I see spots", "vision"), ("naona ukungu", "vision"),
+        ("visión borrosa", "vision"), ("vue floue", "vision"), ("vista embaçada", "vision"),
+        ("eye pain", "eye_pain"), ("macho yananiuma", "eye_pain"), ("me duelen los ojos", "eye_pain"),
+        ("j'ai mal aux yeux", "eye_pain"), ("dor nos olhos", "eye_pain"),
+        ("my arm is weak", "weakness"), ("slurred speech", "weakness"),
+        ("siwezi kutembea", "weakness"), ("no puedo caminar", "weakness"),
+        ("je ne peux pas marcher", "weakness"), ("não consigo andar", "weakness"),
+        ("my eyes are yellow", "jaundice"), ("macho ni ya njano", "jaundice"),
+        ("ojos amarillos", "jaundice"), ("yeux jaunes", "jaundice"), ("olhos amarelos", "jaundice"),
+        ("I can't eat", "cannot_keep_pills"), ("I vomit my pills", "cannot_keep_pills"),
+        ("siwezi kula", "cannot_keep_pills"), ("no puedo comer", "cannot_keep_pills"),
+        ("je vomis mes médicaments", "cannot_keep_pills"), ("não consigo comer", "cannot_keep_pills"),
+        ("severe stomach pain", "abdominal_pain_severe"), ("tumbo linauma sana", "abdominal_pain_severe"),
+        ("dolor de estómago muy fuerte", "abdominal_pain_severe"),
+        ("très mal au ventre", "abdominal_pain_severe"), ("dor de barriga muito forte", "abdominal_pain_severe"),
+        ("rash with blisters", "rash_severe"), ("ngozi inababuka", "rash_severe"),
+        ("ampollas en la piel", "rash_severe"), ("des cloques", "rash_severe"),
+        ("bolhas na pele", "rash_severe"), ("rash and mouth sores", "rash_severe"),
+        ("I want to kill myself", "self_harm"), ("nataka kujiua", "self_harm"),
+        ("quiero morir", "self_harm"), ("je veux me suicider", "self_harm"),
+        ("quero morrer", "self_harm"),
+    ],
+)
+def test_red_flags_are_urgent(text, tag):
+    check(text, "urgent", tag)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["very bad headache", "worst headache of my life", "kichwa kinauma sana", "dolor de cabeza muy fuerte",
+     "mal de tête terrible", "dor de cabeça muito forte", "nina headache kali", "my head is paining too much"],
+)
+def test_intensifier_makes_a_headache_severe(text):
+    check(text, "urgent", "headache_severe")
+
+
+@pytest.mark.parametrize("text", ["headache", "kichwa kinauma", "dolor de cabeza", "mal de tête", "dor de cabeça"])
+def test_plain_headache_is_a_flag(text):
+    check(text, "flag", "headache")
+
+
+def test_a_red_flag_mentioned_with_wellness_is_still_urgent():
+    check("I'm fine, just some chest pain", "urgent", "chest_pain")
+    check("niko poa ila siwezi kupumua vizuri", "urgent", "breathing")
+
+
+def test_a_red_flag_that_is_an_event_stays_urgent_when_over():
+    check("I had a seizure yesterday but now I am fine", "urgent", "seizure")
+    check("nilizimia jana, sasa niko sawa", "urgent", "fainting")
+
+
+def test_a_red_flag_that_went_away_still_gets_a_look_today():
+    result = check("the chest pain went away", "flag", "chest_pain")
+    assert "chest pain went away" in result.evidence
+
+
+# -- flags -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, tag",
+    [
+        ("I have fever", "fever"), ("nina homa", "fever"), ("tengo fiebre", "fever"),
+        ("j'ai de la fièvre", "fever"), ("estou com febre", "fever"),
+        ("my body is hot", "fever"), ("mwili una joto", "fever"), ("tengo el cuerpo caliente", "fever"),
+        ("night sweats", "night_sweats"), ("natoka jasho usiku", "night_sweats"),
+        ("sudores por la noche", "night_sweats"), ("sueurs nocturnes", "night_sweats"),
+        ("suores à noite", "night_sweats"),
+        ("my neck is big", "swelling"), ("shingo imevimba", "swelling"), ("bulto en el cuello", "swelling"),
+        ("ganglions gonflés", "swelling"), ("íngua no pescoço", "swelling"), ("swollen glands", "swelling"),
+        ("bad cough", "cough"), ("kikohozi", "cough"), ("mucha tos", "cough"), ("je tousse", "cough"),
+        ("tosse seca", "cough"),
+        ("rash", "rash"), ("vipele mwilini", "rash"), ("sarpullido", "rash"), ("des boutons", "rash"),
+        ("manchas na pele", "rash"), ("shingles", "rash"),
+        ("diarrhoea", "diarrhoea"), ("naharisha", "diarrhoea"), ("diarrea", "diarrhoea"),
+        ("la diarrhée", "diarrhoea"), ("diarreia", "diarrhoea"), ("running stomach", "diarrhoea"),
+        ("vomiting", "vomiting"), ("natapika", "vomiting"), ("vómitos", "vomiting"), ("je vomis", "vomiting"),
+        ("vômito", "vomiting"), ("vomito", "vomiting"),
+        ("losing weight", "weight_loss"), ("nimekonda", "weight_loss"), ("he bajado de peso", "weight_loss"),
+        ("j'ai maigri", "weight_loss"), ("emagreci", "weight_loss"),
+        ("very tired", "tiredness"), ("nimechoka", "tiredness"), ("muy cansada", "tiredness"),
+        ("fatigué", "tiredness"), ("cansado", "tiredness"),
+        ("back pain", "pain"), ("maumivu ya mgongo", "pain"), ("me duele la espalda", "pain"),
+        ("j'ai mal au dos", "pain"), ("dor nas costas", "pain"),
+        ("side effects", "side_effects"), ("bad dreams", "side_effects"), ("ndoto mbaya", "side_effects"),
+        ("pesadillas", "side_effects"), ("cauchemars", "side_effects"), ("pesadelos", "side_effects"),
+        ("I missed my pills", "missed_pills"), ("nilisahau dawa", "missed_pills"),
+        ("olvidé las pastillas", "missed_pills"), ("j'ai oublié mes médicaments", "missed_pills"),
+        ("esqueci o remédio", "missed_pills"), ("dawa zimeisha", "missed_pills"),
+        ("my pills are finished", "missed_pills"), ("I stopped taking my medicine", "missed_pills"),
+        ("not well", "unwell"), ("sijisikii vizuri", "unwell"), ("no me siento bien", "unwell"),
+        ("je ne me sens pas bien", "unwell"), ("não estou bem", "unwell"), ("ça va pas", "unwell"),
+        ("im nt feelin well", "unwell"), ("siko poa", "unwell"), ("I am sick", "unwell"),
+        ("call me please", "call_request"), ("nipigie", "call_request"), ("llámame", "call_request"),
+        ("appelez-moi", "call_request"), ("me liga", "call_request"),
+    ],
+)
+def test_flag_symptoms(text, tag):
+    check(text, "flag", tag)
+
+
+def test_stopping_the_pills_is_a_health_report_not_an_opt_out():
+    check("I want to stop the pills", "flag", "missed_pills")
+    check("nimeacha dawa", "flag", "missed_pills")
+
+
+# -- misspellings, SMS-speak, accents, code-switching ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, level, tag",
+    [
+        ("feva", "flag", "fever"), ("fiva", "flag", "fever"), ("feverrrr", "flag", "fever"),
+        ("hedache", "flag", "headache"), ("headach", "flag", "headache"), ("diarhoea", "flag", "diarrhoea"),
+        ("cant breath", "urgent", "breathing"), ("cnt breathe", "urgent", "breathing"),
+        ("i cannot breth", "urgent", "breathing"), ("swolen neck", "flag", "swelling"),
+        ("dolor d cabeza", "flag", "headache"), ("j'ai d la fievre", "flag", "fever"),
+        ("jai d la fievre", "flag", "fever"), ("tô com febre", "flag", "fever"),
+        ("to com febre", "flag", "fever"), ("tngo fiebreee", "flag", "fever"),
+        ("fièvre", "flag", "fever"), ("fievre", "flag", "fever"),
+        ("respirar es difícil", "urgent", "breathing"), ("respirar es dificil", "urgent", "breathing"),
+        ("FEVER!!!", "flag", "fever"), ("fever 🤒🤒", "flag", "fever"),
+    ],
+)
+def test_misspellings_sms_speak_and_accents(text, level, tag):
+    check(text, level, tag)
+
+
+@pytest.mark.parametrize(
+    "text, level, tag",
+    [
+        ("niko na fever", "flag", "fever"), ("nina headache kali", "urgent", "headache_severe"),
+        ("tengo fever y tos", "flag", "cough"), ("j'ai headache", "flag", "headache"),
+        ("estou com fever", "flag", "fever"), ("mtoto wangu ana cough", "flag", "other_person"),
+    ],
+)
+def test_code_switching_with_english(text, level, tag):
+    check(text, level, tag)
+
+
+@pytest.mark.parametrize("text", ["estoy bien thanks", "niko poa thank you", "je vais bien thanks", "tudo bem thanks"])
+def test_code_switched_wellness_is_ok(text):
+    check(text, "ok")
+
+
+# -- negation ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no fever", "sina homa", "sin fiebre", "pas de fievre", "sem febre", "I don't have a fever",
+     "hakuna homa", "no tengo fiebre", "je n'ai pas de fièvre", "não tenho febre", "fever no",
+     "homa hamna", "no headache, no cough, I'm fine", "I have no fever or cough",
+     "sina homa wala kikohozi", "sin fiebre ni tos", "ni fièvre ni toux", "sem febre nem tosse",
+     "no problems", "hakuna shida", "sin problemas", "pas de problème", "sem problemas", "not bad",
+     "si mbaya", "pas mal", "no side effects"],
+)
+def test_denied_symptoms_are_ok(text):
+    result = check(text, "ok")
+    assert result.symptoms == []
+
+
+def test_denied_symptoms_are_listed_as_denied():
+    result = triage("no fever, no cough")
+    assert result.denied == ["fever", "cough"]
+    assert result.evidence == ["no fever", "no cough"]
+
+
+@pytest.mark.parametrize(
+    "text, level, tag",
+    [
+        ("no fever but my neck is swollen", "flag", "swelling"),
+        ("I don't have fever but I can't breathe", "urgent", "breathing"),
+        ("no fever and cough", "flag", "cough"),
+        ("sina homa lakini kichwa kinauma", "flag", "headache"),
+        ("no tengo fiebre pero tengo tos", "flag", "cough"),
+        ("pas de fièvre mais je tousse", "flag", "cough"),
+        ("sem febre mas com tosse", "flag", "cough"),
+        ("no fever, cough", "flag", "cough"),
+        ("no fever. headache since yesterday", "flag", "headache"),
+    ],
+)
+def test_negation_reaches_only_its_own_symptom(text, level, tag):
+    result = check(text, level, tag)
+    assert "fever" not in result.symptoms
+
+
+def test_a_negation_inside_the_symptom_is_not_a_denial():
+    check("I can't breathe", "urgent", "breathing")
+    check("no puedo respirar", "urgent", "breathing")
+    check("I have no energy", "flag", "tiredness")
+    check("no appetite", "flag", "appetite")
+    check("sina hamu ya kula", "flag", "appetite")
+
+
+def test_uncertainty_is_not_a_denial():
+    check("I am not sure if it is fever", "flag", "fever")
+    check("sijui kama ni homa", "flag", "fever")
+
+
+# -- resolution ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the fever is gone", "homa imeisha", "ya no tengo fiebre", "la fièvre est partie", "a febre passou",
+     "swelling is gone now", "my headache is better now", "la fiebre ya se fue", "c'est passé",
+     "já passou", "feeling better now", "nimepona"],
+)
+def test_resolved_symptoms_are_ok(text):
+    result = check(text, "ok")
+    assert result.symptoms == []
+
+
+def test_a_symptom_that_has_not_gone_is_still_a_flag():
+    check("the fever is not gone", "flag", "fever")
+    check("homa haijaisha", "flag", "fever")
+    check("la fiebre sigue", "flag", "fever")
+    check("a febre não passou", "flag", "fever")
+    check("cough getting worse", "flag", "cough")
+
+
+def test_resolution_covers_only_its_own_clause():
+    check("fever is gone but I still cough", "flag", "cough")
+    check("homa imeisha, kichwa bado kinauma", "flag", "headache")
+
+
+# -- someone else -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my child has fever", "mtoto wangu ana homa", "mi hijo tiene fiebre", "mon enfant a de la fièvre",
+     "meu filho tem febre"],
+)
+def test_a_symptom_in_someone_else_is_a_flag_with_other_person(text):
+    result = check(text, "flag", "fever", "other_person")
+    assert result.symptoms[-1] == "other_person"
+
+
+def test_a_red_flag_in_someone_else_stays_urgent():
+    check("my baby can't breathe", "urgent", "breathing", "other_person")
+    check("mtoto wangu ana degedege", "urgent", "seizure", "other_person")
+
+
+def test_someone_else_being_well_is_ok():
+    check("my child is fine", "ok")
+
+
+# -- ok, admin, unclear -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["fine", "I'm fine", "sawa", "niko poa", "poa", "sijambo", "estoy bien", "je vais bien", "estou bem",
+     "tudo bem", "thanks", "asante", "gracias", "merci", "obrigada", "ok", "all good", "Im good thanx",
+     "fine thank you doctor", "Niko poa kabisa, asante daktari", "muy bien gracias", "ça va bien merci",
+     "estou ótima obrigada", "okkk", "goood"],
+)
+def test_well_replies_are_ok(text):
+    result = check(text, "ok")
+    assert result.symptoms == []
+    assert result.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop", "help", "wrong number", "when is my appointment", "who is this", "what is this",
+     "umekosea namba", "huyu ni nani", "número equivocado", "¿quién es?", "mauvais numéro", "c'est qui ?",
+     "número errado", "quem é?", "cuándo es mi cita", "quand est mon rendez-vous", "quando é a minha consulta",
+     "tarehe ya kliniki ni lini"],
+)
+def test_admin_replies(text):
+    check(text, "admin")
+
+
+def test_admin_question_with_a_complaint_is_the_complaint():
+    check("when is my appointment? I have a cough", "flag", "cough")
+    check("who is this? I can't breathe", "urgent", "breathing")
+
+
+def test_admin_outranks_wellness():
+    check("I'm fine, when is my next appointment?", "admin")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "asdfgh qwerty", "😀😀", "???", "xyz", "yes", "no", "hi", "12"])
+def test_not_understood_is_a_flag_for_a_person_never_ok(text):
+    result = check(text, "flag", "unclear")
+    assert result.evidence == []
