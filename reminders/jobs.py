@@ -67,7 +67,8 @@ def _logged(job: Job) -> Callable[[], None]:
     def run() -> None:
         try:
             summary = job.run(datetime.now(timezone.utc))
-            log.info("job=%s summary=%s", job.name, summary)
+            if any(summary.values()):  # quiet when a pass found nothing to do
+                log.info("job=%s summary=%s", job.name, summary)
         except Exception:  # one failed pass must not stop the clock
             log.exception("job=%s failed", job.name)
 

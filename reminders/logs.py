@@ -30,3 +30,4 @@ def configure(level: int = logging.INFO) -> None:
     root.setLevel(level)
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # logs request bodies at INFO
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
