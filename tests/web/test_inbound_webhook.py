@@ -215,3 +215,15 @@ def test_reconciliation_ingests_replies_we_never_received(engine, patient, fake_
     with session_scope(engine) as session:
         answers = session.exec(select(Message).where(Message.kind == "answer")).all()
     assert [a.status for a in answers] == ["pending"]  # never answered: goes through the outbox
+
+
+def test_logs_carry_no_phone_number_or_message_body(twilio, patient, caplog):
+    import logging
+
+    body = "siwezi kupumua usiku wote"
+    with caplog.at_level(logging.DEBUG):
+        answer(twilio.post(body))
+        answer(twilio.post("who is this", sender="+254799999999"))
+    assert caplog.records  # something was logged, by id
+    assert PHONE not in caplog.text and "+254799999999" not in caplog.text
+    assert body not in caplog.text and "kupumua" not in caplog.text
