@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from reminders import messages
-from reminders.keywords import parse_keyword
+from reminders.keywords import Keyword, parse_keyword
 from reminders.languages import LANGUAGES
 from reminders.models import CheckIn, Clinic, Message, Patient
 from reminders.services import audit
@@ -136,7 +136,6 @@ def _from_patient(session: Session, patient: Patient, clinic: Clinic, message: M
         return _apply_keyword(session, patient, keyword, values, now), "admin"
     result = triage(sms.body, language=patient.language)
     _mark_answered(session, patient.id, now)
-    message.kind = "reply"
     audit.record(session, "twilio", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=now, level=result.level, symptoms=list(result.symptoms))
     if result.level in ("urgent", "flag", "admin"):
@@ -165,16 +164,15 @@ def alert_on_call(session: Session, clinic: Clinic, item_id: int, phone: str | N
     ))
 
 
-def _keyword(sms: Incoming):  # type: ignore[no-untyped-def]
-    from reminders.keywords import Keyword
-
+def _keyword(sms: Incoming) -> Keyword | None:
     opt_out = (sms.opt_out_type or "").strip().upper()
     if opt_out in ("STOP", "START", "HELP"):
         return Keyword(action=opt_out.lower(), language=None)
     return parse_keyword(sms.body)
 
 
-def _apply_keyword(session: Session, patient: Patient, keyword, values: dict, now: datetime) -> str | None:  # type: ignore[no-untyped-def]
+def _apply_keyword(session: Session, patient: Patient, keyword: Keyword, values: dict[str, str | None],
+                   now: datetime) -> str | None:
     audit.record(session, "twilio", f"keyword.{keyword.action}", "patient", patient.id,
                  clinic_id=patient.clinic_id, at=now)
     if keyword.action == "stop":

@@ -168,7 +168,7 @@ class Matcher:
         if ids or ordinary or word.isdigit():
             return ids
         ids = self._squeezed.lookup(squeeze(word), False)
-        if not ids and len(word) >= FUZZY_MIN:
+        if not ids and len(word) >= FUZZY_MIN - 1:
             ids = self._typo_targets(word)
         return ids
 
@@ -179,9 +179,10 @@ class Matcher:
         deletions, substitutions and transpositions. Only words starting with the same
         letter, which rules out most accidental neighbours ("never" / "fever").
         """
-        found = set(self._fuzzy.get(word, ()))
-        for variant in _deletions(word):
-            found.update(self._fuzzy.get(variant, ()))
+        found = set(self._fuzzy.get(word, ()))  # a letter missing: "chst", "hedache"
+        if len(word) >= FUZZY_MIN:  # shorter words: only a missing letter, too many neighbours
+            for variant in _deletions(word):
+                found.update(self._fuzzy.get(variant, ()))
         ids: set[int] = set()
         for target in found:
             if target[0] == word[0]:
@@ -247,8 +248,8 @@ class Matcher:
         out: list[Word] = []
         for word in words:
             replacement = aliases.get(word.text)
-            if replacement is None and word.text not in self._ordinary:
-                replacement = aliases.get(squeeze(word.text))  # "plzzz", "thnxx"
+            if replacement is None and word.text not in self._ordinary and len(squeeze(word.text)) > 1:
+                replacement = aliases.get(squeeze(word.text))  # "plzzz", "thnxx" (not "kkkk")
             if replacement is None:
                 out.append(word)
             else:
@@ -256,34 +257,36 @@ class Matcher:
         return out
 
     def find(self, words: list[Word], active: tuple[str, ...]) -> list[Match]:
-        """Non-overlapping phrases, left to right, the heaviest at each position."""
+        """Non-overlapping phrases in text order, the most specific claiming words first.
+
+        Every phrase found anywhere competes: more words, then the more alarming kind,
+        then the reply's language, then the earlier one. So in "me duele mucho el
+        pecho" the chest ("duele ... pecho") wins over the plain "me duele".
+        """
         terms = [self.terms(w.text) for w in words]
         live, blockers = self.cues(active)
         lang_rank = {code: len(active) - i for i, code in enumerate(active)}
         n = len(words)
-        found: list[Match] = []
-        i = 0
-        while i < n:
-            best: Pattern | None = None
-            best_key = None
-            best_end = 0
+        candidates = []
+        for i in range(n):
             for tid in terms[i]:
                 for pattern in self._first.get(tid, ()):
                     if pattern.is_cue and id(pattern) not in live:
                         continue
-                    if best_key is not None and pattern.weight < best_key[0]:
-                        break  # sorted heaviest first: nothing later can win
                     end = _match(pattern.ids, 1, i + 1, terms, words, blockers, n)
-                    if end < 0:
-                        continue
-                    key = (pattern.weight, pattern.rank, lang_rank.get(pattern.lang, 0), end - i)
-                    if best_key is None or key > best_key:
-                        best, best_key, best_end = pattern, key, end
-            if best is None:
-                i += 1
-            else:
-                found.append(Match(best, i, best_end))
-                i = best_end
+                    if end >= 0:
+                        key = (pattern.weight, pattern.rank, lang_rank.get(pattern.lang, 0), -i, i - end)
+                        candidates.append((key, pattern, i, end))
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: c[0], reverse=True)
+        taken = [False] * n
+        found: list[Match] = []
+        for _, pattern, start, end in candidates:
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * (end - start)
+                found.append(Match(pattern, start, end))
+        found.sort(key=lambda m: m.start)
         return found
 
 

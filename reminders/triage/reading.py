@@ -8,8 +8,8 @@ flag is the worst error triage can make and a false alarm costs a nurse a minute
   "ni", "ou", "nem"): "no fever or cough" denies both, "no fever and cough" only fever.
 - A denial at the very end of a clause looks back ("fever no", "homa hamna", "ça va pas").
 - A denied "fine" is "unwell" ("not well", "sijisikii vizuri", "no estoy bien").
-- A resolution after a symptom in the same clause ("the fever is gone", "homa imeisha")
-  makes it over. An over red flag is still worth a look the same working day (flag),
+- A resolution after a symptom in the same clause ("the fever is gone", "homa imeisha"),
+  or just before one ("ya se me quitó la tos", "já passou a dor"), makes it over. An over red flag is still worth a look the same working day (flag),
   and one that is an event (a seizure, fainting, coughing blood) stays urgent.
 - "not gone", "haijaisha", "sigue": nothing in that clause is over or denied.
 - An intensifier next to a symptom that has a severe form makes it severe ("kichwa
@@ -28,6 +28,7 @@ NEGATION_REACH = 5  # words from a denial to the symptom it denies ("I do not ha
 LIST_REACH = 3  # words from a list word to the next denied symptom ("or any cough")
 LOOK_BACK = 2  # words between a symptom and a clause-final denial ("fever, no")
 RESOLUTION_REACH = 6  # words from a symptom to its resolution ("the fever I had is gone")
+RESOLUTION_AHEAD = 2  # words from a resolution to the symptom after it ("ya pasó la fiebre")
 INTENSIFIER_REACH = 3  # words between a symptom and its intensifier
 
 
@@ -76,6 +77,7 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
     denial_ends: set[int] = set()
     persisting: set[int] = set()
     scope: _Scope | None = None
+    pending: tuple[int, int, int] | None = None  # a resolution waiting for its symptom
 
     for m in matches:
         kind, here = m.pattern.kind, clause[m.start]
@@ -94,6 +96,11 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
                 scope.reach = m.end + LIST_REACH - 1
         elif kind in ("symptom", "ok"):
             mention = Mention(m.pattern.tag, m.start, m.end, here, m.pattern.has_negation)
+            if pending is not None and mention.tag and pending[0] == here and m.start <= pending[1]:
+                if not lexicons.tags[mention.tag].event:
+                    mention.state = "over"
+                mention.start = pending[2]
+                pending = None
             if scope is not None and not mention.immune and (
                 m.start <= scope.reach
                 # "no blurred vision", "no swollen glands": two words, one symptom
@@ -107,6 +114,7 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
         elif kind == "resolution":
             if not _resolve(mentions, here, m, lexicons):
                 mentions.append(Mention(None, m.start, m.end, here))  # "better now", "all gone"
+                pending = (here, m.end + RESOLUTION_AHEAD, m.start)  # "ya se me quitó la tos"
         elif kind == "persist":
             persisting.add(here)
         elif kind == "intensifier":
