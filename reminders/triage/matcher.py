@@ -18,11 +18,13 @@ FUZZY_MIN = 5  # shorter words have too many neighbours one letter away
 CACHE_LIMIT = 200_000
 NO_TERMS: frozenset[int] = frozenset()
 
-# Equal-length phrases over the same words: the more alarming reading wins.
+# Equal-length phrases in the same language over the same words: the more alarming
+# reading wins. "pseudo" ("do not know") only keeps a denial from starting, so any other
+# reading of the same words beats it ("do not know ... person" is admin).
 KIND_RANK = {
-    "urgent": 12, "flag": 11, "persist": 10, "pseudo": 9, "negation": 8, "resolution": 7,
-    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "boundary": 2, "list": 1,
-    "menu_lead": 0, "unit": 0,
+    "urgent": 12, "flag": 11, "persist": 10, "negation": 8, "resolution": 7,
+    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "pseudo": 2, "boundary": 1,
+    "list": 1, "menu_lead": 0, "unit": 0,
 }
 
 
@@ -259,9 +261,10 @@ class Matcher:
     def find(self, words: list[Word], active: tuple[str, ...]) -> list[Match]:
         """Non-overlapping phrases in text order, the most specific claiming words first.
 
-        Every phrase found anywhere competes: more words, then the more alarming kind,
-        then the reply's language, then the earlier one. So in "me duele mucho el
-        pecho" the chest ("duele ... pecho") wins over the plain "me duele".
+        Every phrase found anywhere competes: more words, then the reply's language
+        (Swahili "acheni" is not the English "ache*"), then the more alarming kind, then
+        the earlier one. So in "me duele mucho el pecho" the chest ("duele ... pecho")
+        wins over the plain "me duele".
         """
         terms = [self.terms(w.text) for w in words]
         live, blockers = self.cues(active)
@@ -275,7 +278,7 @@ class Matcher:
                         continue
                     end = _match(pattern.ids, 1, i + 1, terms, words, blockers, n)
                     if end >= 0:
-                        key = (pattern.weight, pattern.rank, lang_rank.get(pattern.lang, 0), -i, i - end)
+                        key = (pattern.weight, lang_rank.get(pattern.lang, 0), pattern.rank, -i, i - end)
                         candidates.append((key, pattern, i, end))
         if not candidates:
             return []

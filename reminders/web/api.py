@@ -30,6 +30,7 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     ok = verify_password(staff.password_hash if staff else DUMMY_HASH, form.password)
     if staff is None or not ok or not staff.active:
         audit.record(session, "anonymous", "auth.fail", "staff", staff.id if staff else None, at=now)
+        session.commit()  # the 401 below rolls the request's transaction back; keep the audit
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password",
                             headers={"WWW-Authenticate": "Bearer"})
     audit.record(session, staff.email, "auth.login", "staff", staff.id,

@@ -19,6 +19,19 @@ def test_token_answers_bearer_and_refuses_a_wrong_password(client):
     assert bad.json() == unknown.json()  # no user enumeration
 
 
+def test_every_sign_in_attempt_is_audited_without_the_password(client, engine):
+    from sqlmodel import Session, select
+
+    from reminders.models import AuditEvent
+
+    client.post("/api/token", data={"username": "nurse@kib.example.org", "password": "wrong-password-1"})
+    client.post("/api/token", data={"username": "nurse@kib.example.org", "password": "correct horse battery"})
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action.startswith("auth."))).all()
+    assert [e.action for e in events] == ["auth.fail", "auth.login"]
+    assert all("wrong-password-1" not in str(e.detail) for e in events)
+
+
 def test_patients_need_a_token(client):
     assert client.post("/api/patients", json=PATIENT).status_code == 401
     assert client.get("/api/patients/1", headers={"Authorization": "Bearer forged.token"}).status_code == 401
