@@ -18,7 +18,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
-from reminders.services import dispatch, followup, recovery
+from reminders.services import dispatch, followup, inbound, recovery
 from reminders.sms.base import SmsGateway
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def jobs(engine: sa.Engine, gateway: SmsGateway, settings: Settings, *,
         return recovery.reconcile_inbound(engine, gateway, since=now - timedelta(hours=2), until=now)
 
     found = [
+        Job("replies", 2, lambda now: inbound.process_received(engine)),
         Job("dispatch", 30, dispatch_pass),
         Job("followup", 60, lambda now: followup.run_once(engine, now=now)),
         Job("reconcile", 900, reconcile_pass),

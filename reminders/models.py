@@ -143,7 +143,8 @@ class Message(SQLModel, table=True):
     # Twilio retries inbound webhooks with the same MessageSid: unique, so a retry is a no-op.
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     # outbound: pending -> sending -> queued/accepted/sent -> delivered | undelivered | failed;
-    # also unknown (the send may have happened) and cancelled. inbound: received.
+    # also unknown (the send may have happened) and cancelled. inbound: received (stored
+    # and answered) -> processed (triaged into the queue).
     status: str = Field(max_length=16)
     error_code: int | None = None
     error_kind: str | None = Field(default=None, max_length=16)

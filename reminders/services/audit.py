@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from reminders.models import AuditEvent, utcnow
@@ -21,9 +22,9 @@ def record(
     at: datetime | None = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEvent(
-            actor=actor, action=action, entity=entity, entity_id=entity_id,
-            clinic_id=clinic_id, at=at or utcnow(), detail=detail,
-        )
-    )
+    # A plain INSERT, not an ORM object: audit rows are written on every request and
+    # never read back in the same transaction.
+    session.connection().execute(sa.insert(AuditEvent).values(
+        actor=actor, action=action, entity=entity, entity_id=entity_id,
+        clinic_id=clinic_id, at=at or utcnow(), detail=detail,
+    ))

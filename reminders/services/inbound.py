@@ -1,7 +1,12 @@
-"""A reply arrives: store it exactly once, handle keywords, triage, answer, queue, alert.
+"""A reply arrives: store it exactly once and answer it; then triage it into the queue.
 
-Used by the webhook (answer in TwiML), the spool replay (answered already) and the
-reconciliation job (answer through the outbox).
+Two steps, because Twilio waits 15 s at most and a reply must never be lost:
+
+1. `ingest` (the webhook, the spool replay, reconciliation): store the reply once per
+   MessageSid, act on keywords at once (STOP must stop everything now), and compute the
+   automatic answer from triage, which is pure and fast. A handful of statements.
+2. `process_received` (a periodic pass, every few seconds): for each stored reply, mark
+   the check-in answered, open or join the queue item, alert the on-call phone.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from typing import Literal
 
 import phonenumbers
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from reminders import messages
 from reminders.keywords import Keyword, parse_keyword
 from reminders.languages import LANGUAGES
+from reminders.db import session_scope
 from reminders.models import CheckIn, Clinic, Message, Patient
 from reminders.services import audit
 from reminders.services.enroll import greeting_values
@@ -49,56 +56,134 @@ class Outcome:
 
 
 def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: AnswerMode) -> Outcome:
-    """Store and act on one inbound SMS. A second delivery of the same SID changes nothing."""
-    existing = session.exec(select(Message).where(Message.provider_sid == sms.sid)).first()
-    if existing is not None:
-        return _duplicate(session, existing)
-    patient = find_patient(session, sms.from_)
-    clinic = session.get(Clinic, patient.clinic_id) if patient else default_clinic(session, sms.from_)
-    message = Message(
-        patient_id=patient.id if patient else None, clinic_id=clinic.id if clinic else None,
-        direction="inbound", kind="reply", phone=sms.from_, body=sms.body,
-        provider_sid=sms.sid, status="received", created_at=now,
-    )
-    try:
-        with session.begin_nested():  # two concurrent deliveries: the unique SID keeps one
-            session.add(message)
-            session.flush()
-    except sa.exc.IntegrityError:
-        existing = session.exec(select(Message).where(Message.provider_sid == sms.sid)).one()
-        return _duplicate(session, existing)
+    """Store one inbound SMS and answer it. A second delivery of the same SID changes nothing."""
+    found = find_patient(session, sms.from_)
+    patient, clinic = found if found else (None, default_clinic(session, sms.from_))
+    keyword = _keyword(sms) if patient is not None else None
+    settled = patient is None or keyword is not None  # nothing left for process_received
+    message_id = _insert_once(session, sms, patient, clinic, now, "processed" if settled else "received")
+    if message_id is None:
+        return _duplicate(session, sms.sid)
+    level = "admin"
     if patient is None:
-        answer, level = _unknown_sender(session, clinic, message, now), "admin"
+        answer = _unknown_sender(session, clinic, now)
+    elif keyword is not None:
+        patient.last_inbound_at = now
+        answer = _apply_keyword(session, patient, keyword, greeting_values(clinic, patient), now)
     else:
-        answer, level = _from_patient(session, patient, clinic, message, sms, now)
+        level, answer = answer_for(sms.body, patient, clinic)
     if answer is not None and answer_mode != "none":
-        session.add(Message(
-            patient_id=message.patient_id, clinic_id=message.clinic_id, in_reply_to=message.id,
-            direction="outbound", kind="answer", phone=sms.from_, body=answer, created_at=now,
+        session.connection().execute(sa.insert(Message).values(
+            patient_id=patient.id if patient else None, clinic_id=clinic.id if clinic else None,
+            in_reply_to=message_id, direction="outbound", kind="answer", phone=sms.from_,
+            body=answer, created_at=now, attempts=0,
             status="twiml" if answer_mode == "twiml" else "pending",
         ))
-    log.info("inbound message=%s patient=%s level=%s", message.id, message.patient_id, level)
-    return Outcome(message.id, answer if answer_mode == "twiml" else None, level=level)
+    log.info("inbound message=%s patient=%s", message_id, patient.id if patient else None)
+    return Outcome(message_id, answer if answer_mode == "twiml" else None, level=level)
 
 
-def _duplicate(session: Session, existing: Message) -> Outcome:
+ANSWER_KEYS = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}
+
+
+def answer_for(body: str, patient: Patient, clinic: Clinic) -> tuple[str, str | None]:
+    """The triage level and the automatic answer (None for a patient who opted out)."""
+    level = triage(body, language=patient.language).level
+    if patient.status == "opted_out":
+        return level, None  # they asked for no messages: staff decide how to reach them
+    return level, messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
+
+
+def process_received(engine: sa.Engine, *, batch: int = 200) -> dict[str, int]:
+    """Triage stored replies into the queue (one transaction per batch; claims skip locked)."""
+    processed = 0
+    while True:
+        with session_scope(engine) as session:
+            rows = session.exec(
+                select(Message)
+                .where(Message.direction == "inbound", Message.status == "received")
+                .order_by(Message.id)  # type: ignore[arg-type]
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for message in rows:
+                _process(session, message)
+            processed += len(rows)
+        if len(rows) < batch:
+            return {"processed": processed}
+
+
+def _process(session: Session, message: Message) -> None:
+    patient = session.get(Patient, message.patient_id, with_for_update=True)
+    clinic = session.get(Clinic, patient.clinic_id)
+    when = message.created_at  # the time the reply arrived, not the time of this pass
+    message.status = "processed"
+    session.add(message)
+    if patient.last_inbound_at is None or patient.last_inbound_at < when:
+        patient.last_inbound_at = when
+        session.add(patient)
+    result = triage(message.body, language=patient.language)
+    _mark_answered(session, patient.id, when)
+    audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
+                 at=when, level=result.level, symptoms=list(result.symptoms))
+    if result.level in ("urgent", "flag", "admin"):
+        item = open_or_join(session, clinic_id=clinic.id, patient_id=patient.id, level=result.level,
+                            reason="reply", now=when, symptoms=result.symptoms,
+                            evidence=result.evidence)
+        if item.level == "urgent" and item.alerted_at is None and item.status == "open":
+            alert_on_call(session, clinic, item.id, clinic.oncall_phone, when)
+            item.alerted_at = when
+            session.add(item)
+
+
+def _insert_once(session: Session, sms: Incoming, patient: Patient | None, clinic: Clinic | None,
+                 now: datetime, status: str) -> int | None:
+    """Insert the reply; None when its SID is stored already.
+
+    Twilio retries with the same MessageSid, sometimes while the first delivery is still
+    being handled: the unique index decides, and ON CONFLICT DO NOTHING makes the loser
+    a no-op instead of an error (PostgreSQL and SQLite alike).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Message)
+        .values(patient_id=patient.id if patient else None, clinic_id=clinic.id if clinic else None,
+                direction="inbound", kind="reply", phone=sms.from_, body=sms.body,
+                provider_sid=sms.sid, status=status, created_at=now, attempts=0)
+        .on_conflict_do_nothing(index_elements=["provider_sid"])
+        .returning(Message.id)
+    )
+    return session.connection().execute(statement).scalar_one_or_none()
+
+
+def _duplicate(session: Session, sid: str) -> Outcome:
     # Twilio retried because our first answer did not reach it: give the same answer again.
+    message_id = session.exec(select(Message.id).where(Message.provider_sid == sid)).one()
     answer = session.exec(
-        select(Message.body).where(Message.in_reply_to == existing.id, Message.status == "twiml")
+        select(Message.body).where(Message.in_reply_to == message_id, Message.status == "twiml")
     ).first()
-    return Outcome(existing.id, answer, duplicate=True)
+    return Outcome(message_id, answer, duplicate=True)
 
 
-def find_patient(session: Session, phone: str) -> Patient | None:
-    """The patient this number belongs to: an active one first, then the latest enrolled."""
-    candidates = session.exec(
-        select(Patient).where(Patient.phone == phone).order_by(Patient.enrolled_at.desc())  # type: ignore[attr-defined]
-    ).all()
-    for status in ("active", "paused", "opted_out", "completed", "withdrawn"):
-        for patient in candidates:
-            if patient.status == status:
-                return patient
-    return None
+_STATUS_ORDER = sa.case(
+    {status: rank for rank, status in enumerate(("active", "paused", "opted_out", "completed", "withdrawn"))},
+    value=Patient.status,
+)
+
+
+def find_patient(session: Session, phone: str) -> tuple[Patient, Clinic] | None:
+    """The patient this number belongs to (an active one first, then the latest enrolled)
+    and their clinic, the patient row locked: one reply at a time per patient."""
+    row = session.exec(
+        select(Patient, Clinic)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .where(Patient.phone == phone)
+        .order_by(_STATUS_ORDER, Patient.enrolled_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+        .with_for_update(of=Patient)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def default_clinic(session: Session, phone: str) -> Clinic | None:
@@ -117,39 +202,12 @@ def _same_country(phone: str, country: str) -> bool:
         return False
 
 
-def _unknown_sender(session: Session, clinic: Clinic | None, message: Message, now: datetime) -> str:
+def _unknown_sender(session: Session, clinic: Clinic | None, now: datetime) -> str:
     if clinic is not None:
         open_or_join(session, clinic_id=clinic.id, patient_id=None, level="admin",
                      reason="unknown_sender", now=now, symptoms=["unknown_sender"])
     # Polite, neutral, and nothing about who we are or what we do.
     return messages.render("unknown_sender", "en")
-
-
-def _from_patient(session: Session, patient: Patient, clinic: Clinic, message: Message,
-                  sms: Incoming, now: datetime) -> tuple[str | None, str]:
-    patient = session.get(Patient, patient.id, with_for_update=True)
-    patient.last_inbound_at = now
-    session.add(patient)
-    values = greeting_values(clinic, patient)
-    keyword = _keyword(sms)
-    if keyword is not None:
-        return _apply_keyword(session, patient, keyword, values, now), "admin"
-    result = triage(sms.body, language=patient.language)
-    _mark_answered(session, patient.id, now)
-    audit.record(session, "twilio", "reply.triage", "message", message.id, clinic_id=clinic.id,
-                 at=now, level=result.level, symptoms=list(result.symptoms))
-    if result.level in ("urgent", "flag", "admin"):
-        item = open_or_join(session, clinic_id=clinic.id, patient_id=patient.id, level=result.level,
-                            reason="reply", now=now, symptoms=result.symptoms,
-                            evidence=result.evidence)
-        if item.level == "urgent" and item.alerted_at is None and item.status == "open":
-            alert_on_call(session, clinic, item.id, clinic.oncall_phone, now)
-            item.alerted_at = now
-            session.add(item)
-    if patient.status == "opted_out":
-        return None, result.level  # they asked for no messages: staff decide how to reach them
-    key = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}[result.level]
-    return messages.render(key, patient.language, **values), result.level
 
 
 def alert_on_call(session: Session, clinic: Clinic, item_id: int, phone: str | None,
@@ -201,16 +259,19 @@ def _apply_keyword(session: Session, patient: Patient, keyword: Keyword, values:
 
 
 def _mark_answered(session: Session, patient_id: int, now: datetime) -> None:
-    latest = session.exec(
-        select(CheckIn)
+    """The reply answers the patient's latest check-in sent in the last week (one statement)."""
+    latest = (
+        select(CheckIn.id)
         .where(CheckIn.patient_id == patient_id,
                CheckIn.status.in_(("sent", "unknown", "failed")),  # type: ignore[attr-defined]
                CheckIn.sent_at >= now - ANSWER_WINDOW)  # type: ignore[operator]
         .order_by(CheckIn.sent_at.desc())  # type: ignore[attr-defined]
-    ).first()
-    if latest is not None:
-        latest.status, latest.answered_at = "answered", now
-        session.add(latest)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Core, not ORM: no CheckIn of this patient is loaded in the session to keep in sync.
+    session.connection().execute(
+        sa.update(CheckIn).where(CheckIn.id == latest).values(status="answered", answered_at=now))
 
 
 def answer_without_database(body: str) -> str:

@@ -7,7 +7,7 @@ nothing is written. The steps:
 2. languages: the ones the words look like, the one given, and English (patients mix
    English into every language); small cue words only count in these languages;
 3. aliases: SMS-speak and contractions to plain words ("cnt" -> "can not");
-4. phrases: the longest lexicon phrase at each position (matcher.py);
+4. phrases: the most specific lexicon phrases, without overlaps (matcher.py);
 5. reading: denials, resolutions, intensifiers, someone else (reading.py);
 6. decision: the highest level found; nothing understood is "flag"/"unclear", never ok.
 """
@@ -42,7 +42,7 @@ def triage(text: str, language: str | None = None) -> TriageResult:
     active = tuple(dict.fromkeys(c for c in (*looks_like, given, "en") if c))
     tokens = compiled.expand(found, active)
     matches = compiled.find(tokens, active)
-    reading = read(tokens, matches, lexicons)
+    reading = read(tokens, matches, lexicons, compiled.intensified(tokens, active))
     mentions = reading.mentions
     digit = menu_answer(tokens, matches, lexicons)
     if digit is not None:
@@ -112,7 +112,10 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
             raised.append(m)
         else:
             settled.append(m)  # denied, or a flag-level symptom that is over
-    evidence = [span(m.start, m.end) for m in sorted(raised, key=lambda m: (-LEVEL_RANK[level_of(m)], m.start))]
+    def pressing_first(m: Mention) -> tuple[int, int]:
+        return -LEVEL_RANK[level_of(m)], m.start
+
+    evidence = [span(m.start, m.end) for m in sorted(raised, key=pressing_first)]
     present_tags = {m.tag for m in raised if m.state == "present"}
     for together, gives in lexicons.combinations:  # "rash" + "mouth_sores" -> "rash_severe"
         if together <= present_tags and gives not in present_tags:
@@ -122,7 +125,7 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
     denied = _unique(m.tag for m in settled)
 
     if raised:
-        ordered = sorted(raised, key=lambda m: (-LEVEL_RANK[level_of(m)], m.start))
+        ordered = sorted(raised, key=pressing_first)
         level = level_of(ordered[0])
         symptoms = _unique(m.tag for m in ordered)
         if third_party:

@@ -24,7 +24,6 @@ from .text import BOUNDARY, normalise, words
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 LANGUAGE_CODES = ("en", "sw", "es", "fr", "pt")
-LEVELS = ("urgent", "flag", "admin", "ok")
 GAP = "..."
 MIN_PREFIX = 3  # "breath*" fine, "ab*" would match half the language
 MIN_AFFIX = 3
@@ -60,6 +59,7 @@ class Tag:
     means: str
     severe: str | None = None  # the tag an intensifier turns it into
     event: bool = False  # something that happened (a seizure): "it stopped" does not undo it
+    generic: bool = False  # "pain", "unwell": gives way to a specific tag over the same words
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def load_tags(path: Path) -> tuple[dict[str, Tag], list[tuple[frozenset[str], st
         where = f"tags.{name}"
         if not isinstance(spec, dict):
             raise _fail(path, where, "must be a table")
-        extra = set(spec) - {"level", "means", "severe", "event"}
+        extra = set(spec) - {"level", "means", "severe", "event", "generic"}
         if extra:
             raise _fail(path, where, f"unknown key(s) {', '.join(sorted(extra))}")
         level = spec.get("level")
@@ -130,7 +130,8 @@ def load_tags(path: Path) -> tuple[dict[str, Tag], list[tuple[frozenset[str], st
             raise _fail(path, where, f"unknown level {level!r} (a symptom is 'urgent' or 'flag')")
         if not str(spec.get("means", "")).strip():
             raise _fail(path, where, "'means' must say what the tag means")
-        tags[name] = Tag(name, level, spec["means"], spec.get("severe"), bool(spec.get("event", False)))
+        tags[name] = Tag(name, level, spec["means"], spec.get("severe"), bool(spec.get("event", False)),
+                         bool(spec.get("generic", False)))
     if not tags:
         raise _fail(path, "tags", "no tags defined")
     for tag in tags.values():

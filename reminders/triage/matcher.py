@@ -1,4 +1,4 @@
-"""Find lexicon phrases in a reply's words: longest phrase first, left to right.
+"""Find lexicon phrases in a reply's words: the most specific first, no overlaps.
 
 Compiled once from the lexicons. Each distinct word is resolved once to the lexicon
 terms it can stand for (exact, wildcard or a one-letter typo) and remembered, so a
@@ -37,7 +37,7 @@ class Pattern:
     tag: str | None
     lang: str
     weight: int
-    rank: int
+    rank: float
     is_cue: bool
     has_negation: bool
     text: str
@@ -105,7 +105,7 @@ class Matcher:
         self._word_cache: dict[str, frozenset[int]] = {}
         self._lang_cache: dict[str, frozenset[str]] = {}
         self._alias_cache: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
-        self._cue_cache: dict[tuple[str, ...], tuple[frozenset[int], frozenset[int]]] = {}
+        self._cue_cache: dict[tuple[str, ...], tuple[frozenset[int], frozenset[int], frozenset[int]]] = {}
         self._compile()
 
     # -- compiling -------------------------------------------------------------------
@@ -129,10 +129,11 @@ class Matcher:
                 self._common_langs.setdefault(word, set()).add(language.code)
             for phrase in language.phrases:
                 ids = tuple(-1 if t == GAP else self._term_id(t, language.code) for t in phrase.terms)
-                level = self.lexicons.tags[phrase.tag].level if phrase.tag else phrase.kind
+                tag = self.lexicons.tags[phrase.tag] if phrase.tag else None
+                # "me duele" (pain) gives way to "duele ... cabeza" (headache).
+                rank = KIND_RANK[tag.level] - (0.5 if tag.generic else 0) if tag else KIND_RANK[phrase.kind]
                 pattern = Pattern(ids, phrase.kind, phrase.tag, language.code, phrase.weight,
-                                  KIND_RANK[level], phrase.kind in CUE_KINDS, phrase.has_negation,
-                                  phrase.text)
+                                  rank, phrase.kind in CUE_KINDS, phrase.has_negation, phrase.text)
                 self._first.setdefault(ids[0], []).append(pattern)
                 # Only symptom words are typo targets: a misspelt word may raise a
                 # reply to a flag, never turn it into "fine" or "no".
@@ -141,6 +142,12 @@ class Matcher:
                         core = term.strip("*")  # "breath*": "breth" is a typo of "breath"
                         if term != GAP and not term.startswith("*") and len(core) >= FUZZY_MIN and not core.isdigit():
                             fuzzy_targets.add(core)
+        # Words that also serve as cues or "fine" ("hakuna", "bien") are never typo
+        # targets: "hauna" must not become a denial, nor anything become "fine".
+        for language in self.lexicons.languages.values():
+            for phrase in language.phrases:
+                if phrase.kind != "symptom":
+                    fuzzy_targets.difference_update(t.strip("*") for t in phrase.terms)
         for target in fuzzy_targets:
             for variant in {target, *_deletions(target)}:
                 self._fuzzy.setdefault(variant, set()).add(target)
@@ -219,8 +226,9 @@ class Matcher:
             self._alias_cache[active] = merged
         return merged
 
-    def cues(self, active: tuple[str, ...]) -> tuple[frozenset[int], frozenset[int]]:
-        """Cue patterns that count for these languages, and the words gaps must not skip.
+    def cues(self, active: tuple[str, ...]) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+        """Cue patterns that count for these languages, the words gaps must not skip, and
+        one-word intensifiers.
 
         A cue counts in the reply's languages only, and not when one of its words is an
         ordinary word of a language ranked before it: in Portuguese "dor no peito",
@@ -230,6 +238,7 @@ class Matcher:
         if found is None:
             live: set[int] = set()
             blockers: set[int] = set()
+            intensifiers: set[int] = set()
             for patterns in self._first.values():
                 for p in patterns:
                     if not p.is_cue or p.lang not in active:
@@ -239,10 +248,19 @@ class Matcher:
                     if any(w in self.lexicons.languages[code].common for code in before for w in words):
                         continue
                     live.add(id(p))
-                    if p.kind in ("negation", "boundary") and p.weight == 1:
+                    if p.kind in ("negation", "boundary", "resolution") and p.weight == 1:
                         blockers.add(p.ids[0])  # "body is not hot" is no fever
-            found = self._cue_cache[active] = (frozenset(live), frozenset(blockers))
+                    if p.kind == "intensifier" and p.weight == 1:
+                        intensifiers.add(p.ids[0])
+            found = (frozenset(live), frozenset(blockers), frozenset(intensifiers))
+            self._cue_cache[active] = found
         return found
+
+    def intensified(self, words: list[Word], active: tuple[str, ...]) -> set[int]:
+        """Positions of one-word intensifiers, also those a "..." gap stepped over
+        ("me duele muchísimo la cabeza")."""
+        intensifiers = self.cues(active)[2]
+        return {i for i, w in enumerate(words) if not self.terms(w.text).isdisjoint(intensifiers)}
 
     def expand(self, words: list[Word], active: tuple[str, ...]) -> list[Word]:
         """SMS-speak and contractions to plain words ("cnt" -> "can not", "jai" -> "j ai")."""
@@ -267,7 +285,7 @@ class Matcher:
         wins over the plain "me duele".
         """
         terms = [self.terms(w.text) for w in words]
-        live, blockers = self.cues(active)
+        live, blockers, _ = self.cues(active)
         lang_rank = {code: len(active) - i for i, code in enumerate(active)}
         n = len(words)
         candidates = []

@@ -68,7 +68,8 @@ def clauses(tokens: list[Word], matches: list[Match]) -> list[int]:
     return out
 
 
-def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Reading:
+def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensified: set[int]) -> Reading:
+    """`intensified`: positions of intensifier words, also inside a phrase's gap."""
     clause = clauses(tokens, matches)
     mentions: list[Mention] = []
     admin: list[Match] = []
@@ -129,7 +130,7 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> Readin
     for mention in mentions:
         if mention.clause in persisting and mention.tag and mention.state != "present":
             mention.state = "present"
-    _intensify(mentions, intensifiers, clause, lexicons)
+    _intensify(mentions, intensifiers, intensified, clause, lexicons)
     return Reading(mentions, admin, third_party)
 
 
@@ -169,12 +170,16 @@ def _resolve(mentions: list[Mention], clause: int, cue: Match, lexicons: Lexicon
     return resolved
 
 
-def _intensify(mentions: list[Mention], intensifiers: list[Match], clause: list[int], lexicons: Lexicons) -> None:
+def _intensify(mentions: list[Mention], intensifiers: list[Match], intensified: set[int],
+               clause: list[int], lexicons: Lexicons) -> None:
     for mention in mentions:
         if mention.state != "present" or mention.tag is None:
             continue
         severe = lexicons.tags[mention.tag].severe
         if severe is None:
+            continue
+        if any(mention.start < i < mention.end for i in intensified):
+            mention.tag = severe  # "duele muchísimo la cabeza"
             continue
         for m in intensifiers:
             if clause[m.start] != mention.clause:

@@ -10,7 +10,7 @@ from sqlmodel import select
 from reminders.db import session_scope
 from reminders.models import CheckIn, Message, Patient, QueueItem
 from reminders.services import dispatch, followup
-from reminders.services.inbound import Incoming, ingest
+from reminders.services.inbound import Incoming, ingest, process_received
 
 ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)
 START = date(2026, 12, 1)
@@ -63,6 +63,7 @@ def test_an_answered_checkin_needs_nothing(engine, gateway, make_patient):
     with session_scope(engine) as session:
         ingest(session, Incoming("SMreply1", patient.phone, "+15005550006", "1"),
                now=day_at(3, 2), answer_mode="twiml")
+    process_received(engine)
     summary = followup.run_once(engine, now=day_at(6))
     assert summary["reminded"] == summary["no_response"] == 0
 
@@ -86,6 +87,7 @@ def test_unclaimed_urgent_item_goes_to_the_backup_after_30_minutes(engine, gatew
         ingest(session, Incoming("SMurgent1", patient.phone, "+15005550006",
                                  "I cannot breathe and my chest hurts"), now=day_at(3, 1),
                answer_mode="twiml")
+    process_received(engine)
     dispatch.run_once(engine, gateway, now=day_at(3, 1))
     assert len(gateway.to("+254700000002")) == 1  # on-call
     assert followup.run_once(engine, now=day_at(3, 1.4))["escalated"] == 0

@@ -31,11 +31,12 @@ def test_every_symptom_tag_has_words_in_every_language(lexicons):
 
 def test_design_red_flags_are_urgent_tags(lexicons):
     for tag in ["breathing", "chest_pain", "coughing_blood", "headache_severe", "stiff_neck", "confusion",
-                "seizure", "fainting", "vision", "eye_pain", "weakness", "jaundice", "cannot_keep_pills",
-                "abdominal_pain_severe", "rash_severe", "self_harm"]:
+                "seizure", "fainting", "vision", "eye_pain", "weakness", "jaundice_with_vomiting",
+                "cannot_keep_pills", "abdominal_pain_severe", "rash_severe", "self_harm"]:
         assert lexicons.tags[tag].level == "urgent", tag
     for tag in ["fever", "night_sweats", "swelling", "cough", "rash", "diarrhoea", "vomiting", "weight_loss",
-                "tiredness", "headache", "pain", "side_effects", "missed_pills", "unwell", "other_person"]:
+                "tiredness", "headache", "pain", "side_effects", "missed_pills", "unwell", "other_person",
+                "jaundice"]:
         assert lexicons.tags[tag].level == "flag", tag
 
 

@@ -82,12 +82,18 @@ def test_menu_two_to_four_are_flags(text, tag):
 
 
 @pytest.mark.parametrize(
-    "text", ["I took 2 pills", "fever for 3 days", "2 days of fever", "homa siku 2", "1 2 3", "10", "5"],
+    "text", ["fever for 3 days", "2 days of fever", "homa siku 2", "1 2 3", "10", "5"],
 )
 def test_numbers_that_are_not_the_answer_are_not_menu_digits(text):
     result = triage(text)
     assert result.menu is None
     assert result.level != "ok"
+
+
+def test_taking_two_pills_is_not_menu_answer_two():
+    result = triage("I took 2 pills today")
+    assert result.menu is None
+    assert result.symptoms == []
 
 
 def test_menu_digit_with_words_takes_the_higher_level():
@@ -129,8 +135,11 @@ def test_menu_digit_with_words_takes_the_higher_level():
         ("my arm is weak", "weakness"), ("slurred speech", "weakness"),
         ("siwezi kutembea", "weakness"), ("no puedo caminar", "weakness"),
         ("je ne peux pas marcher", "weakness"), ("não consigo andar", "weakness"),
-        ("my eyes are yellow", "jaundice"), ("macho ni ya njano", "jaundice"),
-        ("ojos amarillos", "jaundice"), ("yeux jaunes", "jaundice"), ("olhos amarelos", "jaundice"),
+        ("my eyes are yellow and I vomit", "jaundice_with_vomiting"),
+        ("macho ni ya njano na ninatapika", "jaundice_with_vomiting"),
+        ("ojos amarillos y vómitos", "jaundice_with_vomiting"),
+        ("yeux jaunes et je vomis", "jaundice_with_vomiting"),
+        ("olhos amarelos e vômito", "jaundice_with_vomiting"),
         ("I can't eat", "cannot_keep_pills"), ("I vomit my pills", "cannot_keep_pills"),
         ("siwezi kula", "cannot_keep_pills"), ("no puedo comer", "cannot_keep_pills"),
         ("je vomis mes médicaments", "cannot_keep_pills"), ("não consigo comer", "cannot_keep_pills"),
@@ -200,6 +209,8 @@ def test_a_red_flag_that_went_away_still_gets_a_look_today():
         ("la diarrhée", "diarrhoea"), ("diarreia", "diarrhoea"), ("running stomach", "diarrhoea"),
         ("vomiting", "vomiting"), ("natapika", "vomiting"), ("vómitos", "vomiting"), ("je vomis", "vomiting"),
         ("vômito", "vomiting"), ("vomito", "vomiting"),
+        ("my eyes are yellow", "jaundice"), ("macho ni ya njano", "jaundice"), ("ojos amarillos", "jaundice"),
+        ("yeux jaunes", "jaundice"), ("olhos amarelos", "jaundice"),
         ("losing weight", "weight_loss"), ("nimekonda", "weight_loss"), ("he bajado de peso", "weight_loss"),
         ("j'ai maigri", "weight_loss"), ("emagreci", "weight_loss"),
         ("very tired", "tiredness"), ("nimechoka", "tiredness"), ("muy cansada", "tiredness"),
@@ -411,3 +422,55 @@ def test_admin_outranks_wellness():
 def test_not_understood_is_a_flag_for_a_person_never_ok(text):
     result = check(text, "flag", "unclear")
     assert result.evidence == []
+
+
+# -- reading order and word choice --------------------------------------------------------
+
+
+def test_a_specific_phrase_wins_over_a_generic_one_that_starts_earlier():
+    check("me duele mucho el pecho", "urgent", "chest_pain")
+    check("meu peito ta doendo mt", "urgent", "chest_pain")
+    check("ya no me duele la cabeza", "ok")
+
+
+def test_a_resolution_before_the_symptom():
+    for text in ["ya se me quitó la tos", "já passou a dor de cabeça", "kichwa kimeacha kuuma"]:
+        check(text, "ok")
+
+
+def test_an_intensifier_inside_a_phrase_still_counts():
+    check("me duele muchísimo la cabeza", "urgent", "headache_severe")
+
+
+def test_small_words_mean_what_they_mean_in_the_replys_language():
+    check("fine, dor no peito", "urgent", "chest_pain")  # Portuguese "no" = "in the"
+    check("il a de la fièvre", "flag", "fever", "other_person")  # French "il", not English "ill"
+    assert "pain" not in triage("acheni kunitumia ujumbe").symptoms  # Swahili, not "ache*"
+
+
+def test_ordinary_words_are_not_stretched_into_symptoms():
+    check("who gave you my number", "admin")  # not "numb*"
+    check("nani anatuma hizi", "admin")  # "-tuma" (send), not "-uma" (hurt)
+    check("I feel down", "flag", "low_mood")  # "feel" is not "fell"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I took my pills on time", "nimemeza dawa zangu leo", "tomé mis pastillas", "j'ai pris mes comprimés",
+     "tomei o remédio certinho"],
+)
+def test_taking_the_pills_is_ok(text):
+    check(text, "ok")
+
+
+def test_one_missing_letter_in_a_short_word_is_forgiven():
+    check("chst pain", "urgent", "chest_pain")
+
+
+def test_yellow_eyes_are_urgent_only_with_vomiting():
+    check("my eyes are yellow", "flag", "jaundice")
+    check("my eyes are yellow and I keep vomiting", "urgent", "jaundice_with_vomiting")
+
+
+def test_bleeding_with_a_cough_is_coughing_blood():
+    check("bleeding when i cough", "urgent", "coughing_blood")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from reminders.db import session_scope
 from reminders.schemas import PatientCreate
 from reminders.services.enroll import enroll
-from reminders.services.inbound import Incoming, ingest
+from reminders.services.inbound import Incoming, ingest, process_received
 from tests.helpers import snapshot
 
 
@@ -15,6 +15,7 @@ def reply(engine, clock, phone, text, sid, minutes=0):  # type: ignore[no-untype
     with session_scope(engine) as session:
         ingest(session, Incoming(sid, phone, "+15005550006", text),
                now=clock.now + timedelta(minutes=minutes), answer_mode="twiml")
+    process_received(engine)
 
 
 def seed(engine, clock):  # type: ignore[no-untyped-def]

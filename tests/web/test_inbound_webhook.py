@@ -15,6 +15,7 @@ from reminders.db import create_db_engine, session_scope
 from reminders.models import Message, Patient, QueueItem
 from reminders.schemas import PatientCreate
 from reminders.services.enroll import enroll
+from reminders.services.inbound import process_received
 from reminders.services.recovery import reconcile_inbound, replay_spool
 from reminders.web import create_app
 from tests.helpers import snapshot
@@ -58,6 +59,8 @@ def answer(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def items(engine):  # type: ignore[no-untyped-def]
+    """The queue once the replies pass has triaged what the webhook stored."""
+    process_received(engine)
     with session_scope(engine) as session:
         return session.exec(select(QueueItem).order_by(QueueItem.id)).all()
 
@@ -165,6 +168,7 @@ def test_stop_ends_messages_once_and_keeps_the_urgent_item_visible(twilio, clien
         pending = session.exec(select(Message).where(Message.patient_id == patient.id,
                                                      Message.status == "pending")).all()
     assert pending == []
+    process_received(engine)
     queue = client.get("/api/queue?status=open", headers=login()).json()
     assert [(q["level"], q["patient_status"]) for q in queue] == [("urgent", "opted_out")]
 
