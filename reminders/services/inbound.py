@@ -68,6 +68,7 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
     if patient is None:
         answer = _unknown_sender(session, clinic, now)
     elif keyword is not None:
+        session.refresh(patient, with_for_update=True)  # STOP/START race nothing
         patient.last_inbound_at = now
         answer = _apply_keyword(session, patient, keyword, greeting_values(clinic, patient), now)
     else:
@@ -94,8 +95,11 @@ def answer_for(body: str, patient: Patient, clinic: Clinic) -> tuple[str, str | 
     return level, messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
 
 
-def process_received(engine: sa.Engine, *, batch: int = 200) -> dict[str, int]:
-    """Triage stored replies into the queue (one transaction per batch; claims skip locked)."""
+def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
+    """Triage stored replies into the queue (one transaction per batch; claims skip locked).
+
+    Batches stay small: a batch holds its patients' rows locked until it commits.
+    """
     processed = 0
     while True:
         with session_scope(engine) as session:
@@ -174,14 +178,13 @@ _STATUS_ORDER = sa.case(
 
 def find_patient(session: Session, phone: str) -> tuple[Patient, Clinic] | None:
     """The patient this number belongs to (an active one first, then the latest enrolled)
-    and their clinic, the patient row locked: one reply at a time per patient."""
+    and their clinic. Not locked: the webhook only reads them (keywords lock, see ingest)."""
     row = session.exec(
         select(Patient, Clinic)
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .where(Patient.phone == phone)
         .order_by(_STATUS_ORDER, Patient.enrolled_at.desc())  # type: ignore[attr-defined]
         .limit(1)
-        .with_for_update(of=Patient)
     ).first()
     return (row[0], row[1]) if row else None
 
