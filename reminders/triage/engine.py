@@ -9,7 +9,9 @@ nothing is written. The steps:
 3. aliases: SMS-speak and contractions to plain words ("cnt" -> "can not");
 4. phrases: the most specific lexicon phrases, without overlaps (matcher.py);
 5. reading: denials, resolutions, intensifiers, someone else (reading.py);
-6. decision: the highest level found; nothing understood is "flag"/"unclear", never ok.
+6. decision: the highest level found; nothing understood is "flag"/"unclear", never ok;
+   and "ok" only when nothing substantial is left unexplained: a reassuring opener does
+   not vouch for what follows it ("fine thanks. oh and my hand wont grip the cup").
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from .matcher import Match, Matcher
 from .reading import Mention, clauses, read
 from .result import LEVEL_RANK, TriageResult
 from .text import BOUNDARY, Word, words
+
+# An "ok" reply with this many content words that no phrase, cue or ordinary word
+# explains is read by a person ("flag"/"unclear"): something may be said we cannot read.
+UNEXPLAINED_LIMIT = 3
+SHORT_WORD = 2  # words this short ("oh", "ya", "im") are never counted as content
 
 
 @cache
@@ -50,8 +57,30 @@ def triage(text: str, language: str | None = None) -> TriageResult:
         here = clauses(tokens, matches)[digit]
         mentions = [*mentions, Mention(None if meaning == "ok" else meaning, digit, digit + 1, here)]
     result_language = given or (looks_like[0] if len(looks_like) == 1 else None)
-    return _decide(text, tokens, mentions, reading.admin, reading.third_party, lexicons,
-                   result_language, tokens[digit].text if digit is not None else None)
+    result = _decide(text, tokens, mentions, reading.admin, reading.third_party, lexicons,
+                     result_language, tokens[digit].text if digit is not None else None)
+    if result.level == "ok":
+        left = unexplained(compiled, tokens, matches, digit)
+        if len(left) >= UNEXPLAINED_LIMIT:
+            shown = [text[tokens[i].start:tokens[i].end] for i in left]
+            return TriageResult("flag", ["unclear"], _unique([*result.evidence, *shown]), result.language,
+                                result.denied, result.menu)
+    return result
+
+
+def unexplained(compiled: Matcher, tokens: list[Word], matches: list[Match], digit: int | None) -> list[int]:
+    """Positions of content words that no phrase or cue covers and that are not ordinary
+    words, numbers or fillers: what an "ok" reply says that triage did not understand."""
+    covered = [False] * len(tokens)
+    for m in matches:
+        covered[m.start:m.end] = [True] * (m.end - m.start)
+    if digit is not None:
+        covered[digit] = True
+    return [
+        i for i, word in enumerate(tokens)
+        if not covered[i] and word.text != BOUNDARY and len(word.text) > SHORT_WORD
+        and not any(ch.isdigit() for ch in word.text) and not compiled.is_ordinary(word.text)
+    ]
 
 
 def detect(compiled: Matcher, found: list[Word]) -> list[str]:

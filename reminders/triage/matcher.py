@@ -198,6 +198,10 @@ class Matcher:
                 ids.update(self._written.lookup(target, False))
         return ids
 
+    def is_ordinary(self, word: str) -> bool:
+        """A common word or SMS-speak of some language ("the", "na", "pero", "thx")."""
+        return word in self._ordinary
+
     def languages_of(self, word: str) -> frozenset[str]:
         """Languages whose lexicon uses this word (for guessing a reply's language)."""
         found = self._lang_cache.get(word)

@@ -104,8 +104,10 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
                 pending = None
             if scope is not None and not mention.immune and (
                 m.start <= scope.reach
-                # "no blurred vision", "no swollen glands": two words, one symptom
-                or (m.start == scope.last_end and mentions and mentions[-1].tag == mention.tag)
+                # "no blurred vision", "no swollen glands": two words, one symptom;
+                # "no vision problems": a catch-all word right after a denied symptom
+                or (m.start == scope.last_end and mentions and mention.tag is not None
+                    and (mentions[-1].tag == mention.tag or lexicons.tags[mention.tag].generic))
             ):
                 _deny(mention, scope.cue_start if scope.last_end is None else m.start, m.end)
                 scope.last_end, scope.reach = m.end, -1

@@ -474,3 +474,129 @@ def test_yellow_eyes_are_urgent_only_with_vomiting():
 
 def test_bleeding_with_a_cough_is_coughing_blood():
     check("bleeding when i cough", "urgent", "coughing_blood")
+
+
+# -- a reassuring opener does not vouch for what follows ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, tag",
+    [
+        ("fine thanks. but there is pressure in my chest", "chest_pain"),
+        ("niko poa lakini kifua kinabana", "chest_pain"),
+        ("estoy bien pero siento presión en el pecho", "chest_pain"),
+        ("ça va mais j'ai une oppression à la poitrine", "chest_pain"),
+        ("tô bem mas sinto um aperto no peito", "chest_pain"),
+        ("good thanks. oh and my arm is numb since yesterday", "weakness"),
+    ],
+)
+def test_a_red_flag_after_fine_is_not_cancelled_by_it(text, tag):
+    check(text, "urgent", tag)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fine thanks. oh and my toes turned purple and icy overnight",
+        "sawa asante, ila vidole vimegeuka zambarau ghafla",
+        "bien gracias, aunque los dedos amanecieron morados",
+    ],
+)
+def test_ok_only_when_nothing_substantial_is_left_unexplained(text):
+    check(text, "flag", "unclear")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["fine thanks", "fine, took my pills this morning", "estoy bien gracias a dios", "ça va merci docteur",
+     "all well, no headache no vision problems", "kichwa hakiumi tena", "les ganglions ont dégonflé"],
+)
+def test_plain_reassurance_negations_and_resolutions_stay_ok(text):
+    check(text, "ok")
+
+
+# -- weakness of a limb or speech, said indirectly ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my legs won't hold me up", "my left arm feels dead", "i can't grip anything with my right hand",
+        "my face is drooping on one side", "the words won't come out right",
+        "mguu wa kushoto umekufa ganzi", "mkono wangu hauinuki", "miguu hainibebi",
+        "no me responde el brazo", "no siento la pierna izquierda", "se me cae la cara", "no me salen las palabras",
+        "mon bras est mort", "mes jambes me portent plus", "je trouve plus mes mots",
+        "estou sem força no braço", "não sinto a perna direita", "estou falando enrolado",
+    ],
+)
+def test_indirect_limb_weakness_or_speech_is_urgent(text):
+    check(text, "urgent", "weakness")
+
+
+def test_numb_limb_is_weakness_but_burning_feet_stay_a_flag():
+    check("my arm went numb", "urgent", "weakness")
+    check("my feet are burning and tingling", "flag", "numbness")
+
+
+# -- self-harm said indirectly ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i don't want to be here anymore", "been thinking of ending it",
+        "nataka kufa", "sitaki kuishi tena",
+        "ya no quiero vivir", "quiero desaparecer",
+        "j'ai des idées noires", "je veux plus vivre",
+        "quero morrer", "não aguento mais viver",
+    ],
+)
+def test_indirect_self_harm_is_urgent(text):
+    check(text, "urgent", "self_harm")
+
+
+# -- admin questions, also after "fine" -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im good, is the clinic open on sunday?",
+        "can you send the messages later in the evening",
+        "niko sawa, nije kuchukua dawa lini?",
+        "hii ni namba ya nani",
+        "estoy bien, ¿a qué hora abren?",
+        "creo que me confundieron con otra persona",
+        "ça va, je passe quand chercher mes médicaments?",
+        "qui vous a donné mon numéro?",
+        "tudo bem, que horas abre a clínica?",
+        "vocês me confundiram com outra pessoa",
+    ],
+)
+def test_admin_questions_outrank_fine(text):
+    check(text, "admin")
+
+
+# -- flags said in other words ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, tag",
+    [
+        ("tablets almost finished", "pill_problem"),
+        ("g plus de médocs", "pill_problem"),
+        ("dawa zimebaki chache", "pill_problem"),
+        ("hamu ya kula imepotea", "appetite"),
+        ("my appetite is gone", "appetite"),
+        ("natoka jasho usiku nalowesha shuka", "night_sweats"),
+        ("une plaie qui guérit pas", "sores"),
+        ("the wound is not healing", "sores"),
+    ],
+)
+def test_supply_appetite_sweats_and_unhealed_sores_are_flags(text, tag):
+    check(text, "flag", tag)
+
+
+def test_chills_are_fever_not_a_seizure():
+    result = check("corps chaud et frissons je crois", "flag", "fever")
+    assert "seizure" not in result.symptoms

@@ -5,12 +5,14 @@ its unit tests or the tuning corpus (tests/data/triage_corpus.csv), so its figur
 how triage does on new phrasings: regional slang, voice-to-text slips, long messages
 that bury a red flag, red flags in a relative, negated and resolved symptoms.
 
-This is a measurement, not a gate: the metrics are printed (``pytest -s`` or ``-rA``)
-and added to the terminal summary as a "triage holdout" section, and no threshold is
-asserted. Only the file's well-formedness and the engine's contract (it never crashes,
-it always answers a known level) are asserted. Do not edit rows to match the engine;
-a row whose label is clinically wrong is fixed with the reason in the commit, and new
-held-out replies are added, never tuned against.
+The metrics are printed (``pytest -s`` or ``-rA``) and added to the terminal summary as
+a "triage holdout" section. Since the engine reached them, the same four floors as the
+tuning corpus are gated here too (THRESHOLDS), so a change that loses a red flag on new
+phrasings fails. Note that the misses this file once showed guided general lexicon and
+rule work, so its figures are now optimistic: a fresh held-out file is the honest
+measure. Do not edit rows to match the engine; a row whose label is clinically wrong is
+fixed with the reason in the commit, and new held-out replies are added, never tuned
+against.
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ TAGS = frozenset(
         "call_request", "other_person", "unclear",
     }
 )  # fmt: skip
+
+# The same floors as the tuning corpus (test_triage_corpus.py).
+THRESHOLDS = {
+    "urgent sensitivity": 0.98,
+    "any-symptom sensitivity": 0.97,
+    "ok specificity": 0.90,
+    "admin accuracy": 0.85,
+}
 
 # name -> (which expected levels are counted, which predicted levels are a hit)
 METRICS = {
@@ -121,12 +131,13 @@ def report(outcomes: list[Outcome]) -> str:
     groups["all"] = outcomes
     width = 26
     lines = [
-        f"triage holdout: {len(outcomes)} replies, {HOLDOUT.name} (measured, not gated)",
+        f"triage holdout: {len(outcomes)} replies, {HOLDOUT.name} (gated: see THRESHOLDS)",
         "metric".ljust(width) + "".join(g.rjust(17) for g in groups),
     ]
     for name in METRICS:
         cells = [_cell(*score(group, name)) for group in groups.values()]
-        lines.append(name.ljust(width) + "".join(c.rjust(17) for c in cells))
+        floor = f"   (>= {THRESHOLDS[name]:.2f})"
+        lines.append(name.ljust(width) + "".join(c.rjust(17) for c in cells) + floor)
     exact = [_cell(sum(o.correct for o in g), len(g)) for g in groups.values()]
     lines.append("exact level".ljust(width) + "".join(c.rjust(17) for c in exact))
 
@@ -214,7 +225,33 @@ def test_holdout_wellformed():
 
 
 def test_every_reply_gets_a_known_level(outcomes):
-    """The only assertion on the engine: it answers every reply with a known level."""
+    """The engine answers every reply with a known level."""
     odd = [_describe(o) for o in outcomes if o.level not in LEVELS]
     assert not odd, "\n".join(odd)
     assert len(outcomes) == len(load_holdout()[1])
+
+
+def _assert_metric(outcomes: list[Outcome], name: str) -> None:
+    hits, total = score(outcomes, name)
+    expected, accepted = METRICS[name]
+    missed = [_describe(o) for o in outcomes if o.row.level in expected and o.level not in accepted]
+    assert total, f"no holdout rows for {name}"
+    assert hits / total >= THRESHOLDS[name], (
+        f"holdout {name} {_cell(hits, total)} is below {THRESHOLDS[name]}; missed:\n" + "\n".join(missed)
+    )
+
+
+def test_urgent_sensitivity(outcomes):
+    _assert_metric(outcomes, "urgent sensitivity")
+
+
+def test_any_symptom_sensitivity(outcomes):
+    _assert_metric(outcomes, "any-symptom sensitivity")
+
+
+def test_ok_specificity(outcomes):
+    _assert_metric(outcomes, "ok specificity")
+
+
+def test_admin_accuracy(outcomes):
+    _assert_metric(outcomes, "admin accuracy")
