@@ -10,6 +10,10 @@ nothing is written. The steps:
 4. phrases: the most specific lexicon phrases, without overlaps (matcher.py);
 5. reading: denials, resolutions, intensifiers, someone else (reading.py);
 6. decision: the highest level found; nothing understood is "flag"/"unclear", never ok;
+   a word that only names an admin topic ("message", "numero") makes a reply admin
+   only in a question or with nothing else said ("obrigada pela mensagem" is ok); a
+   denial of a word only guessed by typo correction, or an inability ("i cant
+   bleed"), is never ok;
    and "ok" only when nothing substantial is left unexplained: a reassuring opener does
    not vouch for what follows it ("fine thanks. oh and my hand wont grip the cup").
 """
@@ -27,7 +31,15 @@ from .text import BOUNDARY, Word, words
 # An "ok" reply with this many content words that no phrase, cue or ordinary word
 # explains is read by a person ("flag"/"unclear"): something may be said we cannot read.
 UNEXPLAINED_LIMIT = 3
-SHORT_WORD = 2  # words this short ("oh", "ya", "im") are never counted as content
+SHORT_WORD = 2
+# "can not", "siwezi", "no puedo", "je peux pas", "não consigo": before a symptom word
+# these say the patient is unable to do something, not that a symptom is absent
+# ("i cant bleed" for "i cant breathe"), so such a "denial" never makes a reply ok.
+INABILITY = frozenset({
+    "can", "could", "unable", "able", "siwezi", "sikuweza", "hawezi", "hakuweza", "puedo",
+    "podia", "pude", "puede", "peux", "pouvais", "pouvait", "peut", "arrive", "arrivais",
+    "consigo", "conseguia", "consegui", "consegue",
+})  # words this short ("oh", "ya", "im") are never counted as content
 
 
 @cache
@@ -56,9 +68,16 @@ def triage(text: str, language: str | None = None) -> TriageResult:
         meaning = lexicons.menu[tokens[digit].text]
         here = clauses(tokens, matches)[digit]
         mentions = [*mentions, Mention(None if meaning == "ok" else meaning, digit, digit + 1, here)]
+    # A denial of a word only guessed to be a symptom ("i cant breed" read as "bleed")
+    # says nothing reassuring: it leaves the reply to a person, never "ok".
+    doubtful = any(m.state == "denied" and any(compiled.is_guess(tokens[i].text) or tokens[i].text in INABILITY
+                                               for i in range(max(m.start - 1, 0), m.end))
+                   for m in mentions if m.tag)
     result_language = given or (looks_like[0] if len(looks_like) == 1 else None)
     result = _decide(text, tokens, mentions, reading.admin, reading.third_party, lexicons,
                      result_language, tokens[digit].text if digit is not None else None)
+    if result.level == "ok" and doubtful:
+        return TriageResult("flag", ["unclear"], result.evidence, result.language, result.denied, result.menu)
     if result.level == "ok":
         left = unexplained(compiled, tokens, matches, digit)
         if len(left) >= UNEXPLAINED_LIMIT:
@@ -161,6 +180,8 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
             symptoms.append("other_person")
             evidence.extend(span(m.start, m.end) for m in third_party)
         return TriageResult(level, symptoms, _unique(evidence), language, denied, digit)
+    if admin and well and "?" not in text and all(m.pattern.kind == "admin_topic" for m in admin):
+        admin = []  # "merci pour le message": thanks, not a question about the messages
     if admin:
         return TriageResult("admin", [], _unique(span(m.start, m.end) for m in admin), language, denied, digit)
     if well or settled:

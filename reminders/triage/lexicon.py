@@ -32,7 +32,9 @@ MIN_AFFIX = 3
 # at once (patients mix them); the cues are small function words ("ni", "na", "no",
 # "to") that mean different things in different languages, so a cue only counts in
 # the reply's languages (see engine.active_languages).
-REPLY_KINDS = ("ok", "admin")
+# "admin_topic": words that name what admin is about ("message", "numero") but are not a
+# request by themselves: "merci pour le message" is a thank-you, "messages?" is admin.
+REPLY_KINDS = ("ok", "admin", "admin_topic")
 CUE_KINDS = (
     "negation",      # "no", "sina", "sin", "pas", "sem": denies the symptom after it
     "list",          # "or", "wala", "ni", "ou", "nem": keeps a denial going over a list

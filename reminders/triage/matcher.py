@@ -23,7 +23,7 @@ NO_TERMS: frozenset[int] = frozenset()
 # reading of the same words beats it ("do not know ... person" is admin).
 KIND_RANK = {
     "urgent": 12, "flag": 11, "persist": 10, "negation": 8, "resolution": 7,
-    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "pseudo": 2, "boundary": 1,
+    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "admin_topic": 3, "pseudo": 2, "boundary": 1,
     "list": 1, "menu_lead": 0, "unit": 0,
 }
 
@@ -103,6 +103,7 @@ class Matcher:
         self._ordinary: set[str] = set()  # common words and alias keys: see _resolve
         self._common_langs: dict[str, set[str]] = {}
         self._word_cache: dict[str, frozenset[int]] = {}
+        self._guessed: set[str] = set()  # words read only through the one-letter-typo rule
         self._lang_cache: dict[str, frozenset[str]] = {}
         self._alias_cache: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
         self._cue_cache: dict[tuple[str, ...], tuple[frozenset[int], frozenset[int], frozenset[int]]] = {}
@@ -164,6 +165,7 @@ class Matcher:
         if found is None:
             if len(self._word_cache) > CACHE_LIMIT:
                 self._word_cache.clear()
+                self._guessed.clear()
             found = self._word_cache[word] = frozenset(self._resolve(word))
         return found
 
@@ -179,7 +181,15 @@ class Matcher:
         ids = self._squeezed.lookup(squeeze(word), False)
         if not ids and len(word) >= FUZZY_MIN - 1:
             ids = self._typo_targets(word)
+            if ids:
+                self._guessed.add(word)
         return ids
+
+    def is_guess(self, word: str) -> bool:
+        """True if this word was read as a symptom only by typo correction ("breed" as
+        "bleed"): a guess may raise a reply, never reassure it by being denied."""
+        self.terms(word)
+        return word in self._guessed
 
     def _typo_targets(self, word: str) -> set[int]:
         """Symptom words one edit away ("hedache", "breathng", "diarhoea").
@@ -189,7 +199,9 @@ class Matcher:
         letter, which rules out most accidental neighbours ("never" / "fever").
         """
         found = set(self._fuzzy.get(word, ()))  # a letter missing: "chst", "hedache"
-        if len(word) >= FUZZY_MIN:  # shorter words: only a missing letter, too many neighbours
+        # A changed or extra letter only in longer words: five-letter words have too many
+        # real neighbours ("breed" / "bleed", "caian" / "caida", "lagoa" / "llaga").
+        if len(word) > FUZZY_MIN:
             for variant in _deletions(word):
                 found.update(self._fuzzy.get(variant, ()))
         ids: set[int] = set()

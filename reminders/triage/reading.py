@@ -125,7 +125,7 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
                 intensifiers.append(m)
         elif kind == "third_party":
             third_party.append(m)
-        elif kind == "admin":
+        elif kind in ("admin", "admin_topic"):
             admin.append(m)
         # pseudo, boundary, menu_lead, unit: they only shape the reading above.
 
