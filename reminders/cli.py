@@ -61,7 +61,12 @@ def user_errors(func: F) -> F:
 
 
 def settings() -> Settings:
-    return load_settings()
+    """The settings, and the protocol they name (a bad protocol file stops us here)."""
+    from reminders import protocols
+
+    config = load_settings()
+    protocols.use_protocol_file(config.protocol_file)
+    return config
 
 
 @contextmanager

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     sms_gateway: Literal["local", "twilio"] | None = None
     twilio_api_base: str | None = None
     spool_dir: Path = Path("./spool")
+    protocol_file: Path | None = None  # a copy of reminders/data/protocols/default.toml
     dispatch_rate: float = Field(default=10.0, gt=0)  # messages per second per sender
     dispatch_concurrency: int = Field(default=4, ge=1, le=64)
     dispatch_batch: int = Field(default=200, ge=1, le=10_000)

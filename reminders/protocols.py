@@ -69,7 +69,7 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     InputError("protocol.<key>", ...) for a bad value.
     """
     if path is None:
-        return _default_protocol()
+        return _configured or _default_protocol()
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -78,6 +78,21 @@ def load_protocol(path: str | Path | None = None) -> Protocol:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("protocol", f"cannot read {path}: {exc}") from None
     return parse_protocol(text)
+
+
+# The clinic's own protocol file (REMINDERS_PROTOCOL_FILE), set once at start-up.
+_configured: Protocol | None = None
+
+
+def use_protocol_file(path: str | Path | None) -> Protocol:
+    """Make the protocol in `path` (None: the packaged one) what load_protocol() returns.
+
+    Called once by each process at start-up, so a bad file stops it with a clear error
+    before any patient is planned with it.
+    """
+    global _configured
+    _configured = load_protocol(path) if path is not None else None
+    return load_protocol()
 
 
 @lru_cache(maxsize=1)
