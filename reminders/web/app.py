@@ -7,10 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from reminders.config import Settings
-from reminders.db import create_db_engine
+from reminders.db import create_db_engine, session_scope
 from reminders.errors import InputError, NotFound
+from reminders.services import audit
 
 
 def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: Any = None,
@@ -31,7 +33,18 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             {"loc": ["body", exc.field], "msg": exc.reason, "type": "value_error"}]})
 
     @app.exception_handler(NotFound)
-    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        staff = getattr(request.state, "staff_ref", None)
+        if staff is not None:
+            email, clinic_id = staff
+            # Another clinic's patient or item looks absent; the attempt is still audited,
+            # in its own transaction (the request's was rolled back).
+            def record() -> None:
+                with session_scope(app.state.engine) as session:
+                    audit.record(session, email, "access.denied", "request", None,
+                                 clinic_id=clinic_id, path=request.url.path)
+
+            await run_in_threadpool(record)
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
     @app.middleware("http")

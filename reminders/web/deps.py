@@ -38,13 +38,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_current_staff(token: Annotated[str, Depends(oauth2)], session: SessionDep,
-                      settings: SettingsDep, now: NowDep) -> Staff:
+def get_current_staff(request: Request, token: Annotated[str, Depends(oauth2)],
+                      session: SessionDep, settings: SettingsDep, now: NowDep) -> Staff:
     staff_id = read_token(settings.secret_key, token, now)
     staff = session.get(Staff, staff_id) if staff_id is not None else None
     if staff is None or not staff.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in",
                             headers={"WWW-Authenticate": "Bearer"})
+    # Plain values for the audit of a refused request (app.py): the ORM row is gone by then.
+    request.state.staff_ref = (staff.email, staff.clinic_id)
     return staff
 
 

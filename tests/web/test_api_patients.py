@@ -66,6 +66,19 @@ def test_staff_never_see_another_clinics_patient(client, login):
     assert refused.status_code == 422
 
 
+def test_a_refused_look_at_another_clinics_patient_is_audited(client, login, engine):
+    from sqlmodel import Session, select
+
+    from reminders.models import AuditEvent
+
+    patient_id = client.post("/api/patients", json=PATIENT, headers=login()).json()["id"]
+    assert client.get(f"/api/patients/{patient_id}", headers=login("nurse@lis.example.org")).status_code == 404
+    with Session(engine) as session:
+        denied = session.exec(select(AuditEvent).where(AuditEvent.action == "access.denied")).all()
+    assert [(e.actor, e.detail["path"]) for e in denied] == [
+        ("nurse@lis.example.org", f"/api/patients/{patient_id}")]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
