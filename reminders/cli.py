@@ -260,6 +260,35 @@ def triage(
     typer.echo(json.dumps(triage_text(text, language=language).to_dict(), ensure_ascii=False))
 
 
+@app.command("simulate-reply")
+@user_errors
+def simulate_reply(
+    text: str,
+    phone: Annotated[str, typer.Option(help="The patient's number, E.164 (as Twilio would send it).")],
+) -> None:
+    """Play a patient's SMS reply through the real inbound path (local gateway only).
+
+    The demo loop without a Twilio account: prints the automatic answer, and the reply
+    lands in the queue exactly as one from the webhook would.
+    """
+    import uuid
+
+    from reminders.services.inbound import Incoming, ingest, process_received
+
+    config = settings()
+    if config.gateway != "local":
+        raise InputError("gateway", "simulate-reply only runs with REMINDERS_SMS_GATEWAY=local")
+    if not phone.startswith("+"):
+        raise InputError("phone", "give the number in E.164, e.g. +254712345678")
+    with database(config) as engine:
+        with session_scope(engine) as session:
+            outcome = ingest(session, Incoming(sid="SMsim" + uuid.uuid4().hex, from_=phone,
+                                               to="local", body=text), now=now_utc(), answer_mode="twiml")
+        process_received(engine)
+    typer.echo(json.dumps({"message_id": outcome.message_id, "answer": outcome.answer},
+                          ensure_ascii=False))
+
+
 @app.command("import")
 @user_errors
 def import_csv(

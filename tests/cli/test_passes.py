@@ -29,3 +29,18 @@ def test_triage_prints_json(cli):
     body = json.loads(result.stdout)
     assert body["level"] == "flag" and "swelling" in body["symptoms"] and body["evidence"]
     assert cli("triage", "hello", "--language", "de").exit_code == 2
+
+
+def test_simulate_reply_runs_the_inbound_path_for_the_demo(cli, kibera, session):
+    from sqlmodel import select
+
+    from reminders.models import QueueItem
+
+    assert cli("enroll", "--clinic", "KIB", "--phone", "0712345678", "--art-start",
+               __import__("datetime").date.today().isoformat(), "--consent").exit_code == 0
+    result = cli("simulate-reply", "I cannot breathe", "--phone", "+254712345678")
+    assert result.exit_code == 0, result.output
+    assert "+254700000001" in json.loads(result.stdout)["answer"]  # the clinic's phone
+    assert session.exec(select(QueueItem.level)).one() == "urgent"
+    bad = cli("simulate-reply", "hi", "--phone", "0712345678")
+    assert bad.exit_code == 2 and "phone:" in bad.stderr
