@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
@@ -23,16 +23,27 @@ router = APIRouter(prefix="/api")
 
 
 @router.post("/token")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
-          settings: SettingsDep, now: NowDep) -> dict[str, str]:
-    staff = session.exec(select(Staff).where(Staff.email == form.username.strip().lower())).first()
+def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
+          session: SessionDep, settings: SettingsDep, now: NowDep) -> dict[str, str]:
+    email = form.username.strip().lower()
+    key = (email, request.client.host if request.client else "")
+    throttle = request.app.state.login_throttle
+    wait = throttle.retry_after(key, now)
+    if wait is not None:
+        audit.record(session, "anonymous", "auth.throttled", "staff", None, at=now)
+        session.commit()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many attempts: try again later",
+                            headers={"Retry-After": str(wait)})
+    staff = session.exec(select(Staff).where(Staff.email == email)).first()
     # Verify against a dummy hash for unknown users: same time, no user enumeration.
     ok = verify_password(staff.password_hash if staff else DUMMY_HASH, form.password)
     if staff is None or not ok or not staff.active:
         audit.record(session, "anonymous", "auth.fail", "staff", staff.id if staff else None, at=now)
-        session.commit()  # the 401 below rolls the request's transaction back; keep the audit
+        session.commit()
+        throttle.failed(key, now)  # the 401 below rolls the request's transaction back; keep the audit
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password",
                             headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(key)
     audit.record(session, staff.email, "auth.login", "staff", staff.id,
                  clinic_id=staff.clinic_id, at=now)
     return {"access_token": issue_token(settings.secret_key, staff.id, now), "token_type": "bearer"}

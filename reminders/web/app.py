@@ -13,6 +13,7 @@ from reminders.config import Settings
 from reminders.db import create_db_engine, session_scope
 from reminders.errors import InputError, NotFound
 from reminders.services import audit
+from reminders.web.throttle import LoginThrottle
 
 
 def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: Any = None,
@@ -26,6 +27,7 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
 
         gateway = gateway_from_settings(settings)
     app.state.gateway = gateway
+    app.state.login_throttle = LoginThrottle()
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:

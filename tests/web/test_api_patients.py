@@ -131,3 +131,17 @@ def test_healthz_and_openapi(client):
                  "/api/queue/{item_id}/claim", "/api/queue/{item_id}/resolve", "/twilio/sms", "/twilio/status"):
         assert path in paths
     assert client.get("/healthz").headers["x-content-type-options"] == "nosniff"
+
+
+def test_repeated_wrong_passwords_are_slowed_down_without_locking_out_for_long(client, clock):
+    from datetime import timedelta
+
+    wrong = {"username": "nurse@kib.example.org", "password": "wrong-password-1"}
+    right = {"username": "nurse@kib.example.org", "password": "correct horse battery"}
+    for _ in range(10):
+        assert client.post("/api/token", data=wrong).status_code == 401
+    throttled = client.post("/api/token", data=right)
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert client.post("/api/token", data={**right, "username": "nurse@lis.example.org"}).status_code == 200
+    clock.now += timedelta(minutes=16)
+    assert client.post("/api/token", data=right).status_code == 200
