@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
@@ -28,18 +29,14 @@ router = APIRouter(prefix="/twilio", include_in_schema=True)
 MAX_BODY = 64 * 1024  # a 1,600-character SMS with every Twilio field is far below this
 
 
-class Rejected(Exception):
-    def __init__(self, status_code: int, reason: str) -> None:
-        self.status_code, self.reason = status_code, reason
-
-
 async def signed_form(request: Request) -> FormData:
+    """The posted form, once its size and X-Twilio-Signature are checked (else 413/403)."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise Rejected(413, "body too large")
+        raise HTTPException(413, "body too large")
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise Rejected(413, "body too large")
+        raise HTTPException(413, "body too large")
     form = await request.form()
     settings = request.app.state.settings
     url = settings.public_url + request.url.path
@@ -49,8 +46,11 @@ async def signed_form(request: Request) -> FormData:
     # FormData itself: the validator calls getlist(), and dict() would drop repeated keys.
     if not signature or not RequestValidator(settings.webhook_auth_token).validate(url, form, signature):
         log.warning("webhook signature rejected path=%s", request.url.path)
-        raise Rejected(403, "invalid signature")
+        raise HTTPException(403, "invalid signature")
     return form
+
+
+SignedForm = Annotated[FormData, Depends(signed_form)]
 
 
 def twiml(body: str | None) -> Response:
@@ -61,11 +61,7 @@ def twiml(body: str | None) -> Response:
 
 
 @router.post("/sms")
-async def inbound_sms(request: Request) -> Response:
-    try:
-        form = await signed_form(request)
-    except Rejected as exc:
-        return Response(exc.reason, status_code=exc.status_code, media_type="text/plain")
+async def inbound_sms(request: Request, form: SignedForm) -> Response:
     sms = inbound.Incoming(
         sid=str(form.get("MessageSid") or form.get("SmsSid") or ""),
         from_=str(form.get("From") or ""), to=str(form.get("To") or ""),
@@ -91,11 +87,7 @@ async def inbound_sms(request: Request) -> Response:
 
 
 @router.post("/status")
-async def status_callback(request: Request) -> Response:
-    try:
-        form = await signed_form(request)
-    except Rejected as exc:
-        return Response(exc.reason, status_code=exc.status_code, media_type="text/plain")
+async def status_callback(request: Request, form: SignedForm) -> Response:
     sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
     new_status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")
     error_code = str(form.get("ErrorCode") or "")
