@@ -17,7 +17,6 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from reminders.config import Settings, SettingsError, load_settings
 from reminders.db import create_db_engine, session_scope
@@ -198,16 +197,11 @@ def parse_date(value: str, field: str = "art_start_date") -> date:
 
 def send_outbox(config: Settings, engine: Any) -> dict[str, int]:
     """Send pending outbound messages now (commit first, then send, then record)."""
-    from reminders.services.outbox import send_pending
+    from reminders.services.outbox import SendOptions, send_pending
     from reminders.sms import gateway_from_settings
 
     return send_pending(engine, gateway_from_settings(config), now=now_utc(),
-                        status_callback=status_callback_url(config), rate=config.dispatch_rate,
-                        concurrency=config.dispatch_concurrency).as_dict()
-
-
-def status_callback_url(config: Settings) -> str | None:
-    return config.public_url + "/twilio/status" if config.gateway == "twilio" else None
+                        options=SendOptions.from_settings(config)).as_dict()
 
 
 # -- the passes ----------------------------------------------------------------------------
@@ -219,15 +213,14 @@ def dispatch(
 ) -> None:
     """One dispatch pass: send the check-ins due as of NOW; prints a JSON summary."""
     from reminders.services import dispatch as dispatch_service
+    from reminders.services.outbox import SendOptions
     from reminders.sms import gateway_from_settings
 
     instant = parse_instant(now) if now else now_utc()
     config = settings()
     with database(config) as engine:
-        summary = dispatch_service.run_once(
-            engine, gateway_from_settings(config), now=instant,
-            status_callback=status_callback_url(config), rate=config.dispatch_rate,
-            concurrency=config.dispatch_concurrency, batch=config.dispatch_batch)
+        summary = dispatch_service.run_once(engine, gateway_from_settings(config), now=instant,
+                                            options=SendOptions.from_settings(config))
     typer.echo(json.dumps(summary))
 
 

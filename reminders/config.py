@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "local"
 
     @property
+    def status_callback_url(self) -> str | None:
+        """Where Twilio posts delivery statuses (nowhere with the local gateway)."""
+        return self.public_url + "/twilio/status" if self.gateway == "twilio" else None
+
+    @property
     def webhook_auth_token(self) -> str:
         """The token inbound webhooks are signed with (also checked with the local gateway)."""
         return self.twilio_auth_token or self.secret_key

@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
 from reminders.services import dispatch, followup, inbound, recovery
+from reminders.services.outbox import SendOptions
 from reminders.sms.base import SmsGateway
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,10 @@ class Job:
 
 def jobs(engine: sa.Engine, gateway: SmsGateway, settings: Settings, *,
          spool: bool = True) -> list[Job]:
-    callback = settings.public_url + "/twilio/status" if settings.gateway == "twilio" else None
+    options = SendOptions.from_settings(settings)
 
     def dispatch_pass(now: datetime) -> Any:
-        return dispatch.run_once(engine, gateway, now=now, status_callback=callback,
-                                 rate=settings.dispatch_rate, concurrency=settings.dispatch_concurrency,
-                                 batch=settings.dispatch_batch)
+        return dispatch.run_once(engine, gateway, now=now, options=options)
 
     def reconcile_pass(now: datetime) -> Any:
         return recovery.reconcile_inbound(engine, gateway, since=now - timedelta(hours=2), until=now)

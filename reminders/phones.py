@@ -45,7 +45,3 @@ def _reason(exc: phonenumbers.NumberParseException) -> str:
         phonenumbers.NumberParseException.TOO_LONG: "too long",
     }.get(exc.error_type, "unreadable")
 
-
-def phone_ref(phone: str) -> str:
-    """What logs may say about a number: its last two digits, never the number."""
-    return f"…{phone[-2:]}" if phone else ""

@@ -17,7 +17,7 @@ from reminders import messages
 from reminders.db import session_scope
 from reminders.models import CheckIn, Clinic, Message, Patient
 from reminders.services.enroll import greeting_values
-from reminders.services.outbox import send_pending
+from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
 from reminders.store.claims import EXCHANGE_WINDOW, claim_due_checkins, skip_superseded
 
@@ -70,17 +70,13 @@ def run_once(
     gateway: SmsGateway,
     *,
     now: datetime,
-    status_callback: str | None = None,
-    rate: float = 10.0,
-    concurrency: int = 4,
-    batch: int = 200,
+    options: SendOptions = SendOptions(),
     worker: str | None = None,
 ) -> dict[str, Any]:
     """One dispatch pass as of `now`: the summary `reminders dispatch` prints."""
-    summary: dict[str, Any] = queue_due_checkins(engine, now=now, batch=max(batch, 1))
+    summary: dict[str, Any] = queue_due_checkins(engine, now=now, batch=options.batch)
     summary["held"] = count_held(engine, now)
-    outbox = send_pending(engine, gateway, now=now, status_callback=status_callback, rate=rate,
-                          concurrency=concurrency, batch=batch, worker=worker)
+    outbox = send_pending(engine, gateway, now=now, options=options, worker=worker)
     summary.update(outbox.as_dict())
     return summary
 

@@ -48,16 +48,22 @@ def enroll(
         for p in planned
     )
     session.add(
-        Message(
-            patient_id=patient.id, clinic_id=clinic.id, direction="outbound", kind="welcome",
-            phone=patient.phone, status="pending", created_at=now,
-            send_after=plan.next_allowed_time(protocol, clinic.timezone, now),  # not at night
-            body=messages.render("welcome", patient.language, **greeting_values(clinic, patient)),
-        )
+        Message(patient_id=patient.id, **welcome_message(clinic, patient, protocol, now))
     )
     audit.record(session, actor, "patient.enroll", "patient", patient.id, clinic_id=clinic.id,
                  at=now, checkins=len(planned), lag_days=patient.enrollment_lag_days)
     return patient
+
+
+def welcome_message(clinic: Clinic, patient: Patient, protocol: protocols.Protocol,
+                    now: datetime) -> dict[str, object]:
+    """The welcome SMS as an outbox row (without patient_id: bulk imports add it later)."""
+    return {
+        "clinic_id": clinic.id, "direction": "outbound", "kind": "welcome", "phone": patient.phone,
+        "status": "pending", "attempts": 0, "created_at": now,
+        "send_after": plan.next_allowed_time(protocol, clinic.timezone, now),  # not at night
+        "body": messages.render("welcome", patient.language, **greeting_values(clinic, patient)),
+    }
 
 
 def greeting_values(clinic: Clinic, patient: Patient) -> dict[str, str | None]:

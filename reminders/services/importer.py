@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 
-from reminders import messages, plan, protocols
+from reminders import plan, protocols
 from reminders.db import session_scope
 from reminders.errors import InputError
 from reminders.models import AuditEvent, CheckIn, Clinic, Message, Patient
 from reminders.schemas import PatientCreate
-from reminders.services.enroll import greeting_values, new_patient, phone_taken
+from reminders.services.enroll import new_patient, phone_taken, welcome_message
 
 COLUMNS = ("clinic", "phone", "language", "art_start_date", "preferred_hour", "consent", "cd4",
            "recent_oi", "shared_phone", "name", "register_ref")
@@ -121,7 +121,7 @@ def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,
             except InputError as exc:
                 report.problems.append(Problem(line, exc.field, exc.reason))
         with session_scope(engine) as session:
-            _insert(session, good, protocol, now)
+            _insert(session, good, now)
         report.imported += len(good)
         progress(len(chunk))
     return report
@@ -139,11 +139,10 @@ def _validated(row, default_clinic, clinics, taken, protocol, now):  # type: ign
     planned = plan.plan_checkins(protocol, art_start=patient.art_start_date, timezone=clinic.timezone,
                                  preferred_hour=patient.preferred_hour, high_risk=patient.high_risk,
                                  now=now)
-    welcome = messages.render("welcome", patient.language, **greeting_values(clinic, patient))
-    return patient, planned, welcome, clinic
+    return patient, planned, welcome_message(clinic, patient, protocol, now), clinic
 
 
-def _insert(session, good, protocol, now) -> None:  # type: ignore[no-untyped-def]
+def _insert(session, good, now) -> None:  # type: ignore[no-untyped-def]
     if not good:
         return
     columns = [c.name for c in Patient.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
@@ -155,10 +154,7 @@ def _insert(session, good, protocol, now) -> None:  # type: ignore[no-untyped-de
     for patient_id, (patient, planned, welcome, clinic) in zip(ids, good, strict=True):
         checkins.extend({"patient_id": patient_id, "day": p.day, "due_at": p.due_at,
                          "catch_up": p.catch_up, "status": "planned", "attempts": 0} for p in planned)
-        welcomes.append({"patient_id": patient_id, "clinic_id": clinic.id, "direction": "outbound",
-                         "kind": "welcome", "phone": patient.phone, "body": welcome,
-                         "status": "pending", "attempts": 0, "created_at": now,
-                         "send_after": plan.next_allowed_time(protocol, clinic.timezone, now)})
+        welcomes.append({"patient_id": patient_id, **welcome})
         audits.append({"at": now, "actor": "cli", "action": "patient.enroll", "entity": "patient",
                        "entity_id": patient_id, "clinic_id": clinic.id,
                        "detail": {"checkins": len(planned), "source": "import"}})

@@ -52,7 +52,6 @@ class Outcome:
     message_id: int
     answer: str | None  # the TwiML answer (also when the delivery was a duplicate)
     duplicate: bool = False
-    level: str | None = None
 
 
 def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: AnswerMode) -> Outcome:
@@ -64,7 +63,6 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
     message_id = _insert_once(session, sms, patient, clinic, now, "processed" if settled else "received")
     if message_id is None:
         return _duplicate(session, sms.sid)
-    level = "admin"
     if patient is None:
         answer = _unknown_sender(session, clinic, now)
     elif keyword is not None:
@@ -72,7 +70,7 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
         patient.last_inbound_at = now
         answer = _apply_keyword(session, patient, keyword, greeting_values(clinic, patient), now)
     else:
-        level, answer = answer_for(sms.body, patient, clinic)
+        answer = answer_for(sms.body, patient, clinic)
     if answer is not None and answer_mode != "none":
         session.connection().execute(sa.insert(Message).values(
             patient_id=patient.id if patient else None, clinic_id=clinic.id if clinic else None,
@@ -81,18 +79,18 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
             status="twiml" if answer_mode == "twiml" else "pending",
         ))
     log.info("inbound message=%s patient=%s", message_id, patient.id if patient else None)
-    return Outcome(message_id, answer if answer_mode == "twiml" else None, level=level)
+    return Outcome(message_id, answer if answer_mode == "twiml" else None)
 
 
 ANSWER_KEYS = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}
 
 
-def answer_for(body: str, patient: Patient, clinic: Clinic) -> tuple[str, str | None]:
-    """The triage level and the automatic answer (None for a patient who opted out)."""
-    level = triage(body, language=patient.language).level
+def answer_for(body: str, patient: Patient, clinic: Clinic) -> str | None:
+    """The automatic answer to a reply (None for a patient who opted out)."""
     if patient.status == "opted_out":
-        return level, None  # they asked for no messages: staff decide how to reach them
-    return level, messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
+        return None  # they asked for no messages: staff decide how to reach them
+    level = triage(body, language=patient.language).level
+    return messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
 
 
 def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -65,6 +66,21 @@ class RateLimiter:
 
 
 @dataclass(frozen=True)
+class SendOptions:
+    """How this process sends: the sender's rate, threads, batch size, callback URL."""
+
+    status_callback: str | None = None
+    rate: float = 10.0  # messages per second (set by the sender, not by us)
+    concurrency: int = 4
+    batch: int = 200
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "SendOptions":
+        return cls(status_callback=settings.status_callback_url, rate=settings.dispatch_rate,
+                   concurrency=settings.dispatch_concurrency, batch=settings.dispatch_batch)
+
+
+@dataclass(frozen=True)
 class _Job:
     message_id: int
     phone: str
@@ -77,21 +93,26 @@ def send_pending(
     gateway: SmsGateway,
     *,
     now: datetime,
-    status_callback: str | None = None,
-    rate: float = 10.0,
-    concurrency: int = 4,
-    batch: int = 200,
+    options: SendOptions = SendOptions(),
     worker: str | None = None,
 ) -> OutboxSummary:
     """Send every pending outbound message whose time has come; returns what happened."""
     worker = worker or worker_name()
     summary = OutboxSummary()
     recover_stale(engine, gateway, now=now, summary=summary)
-    limiter = RateLimiter(rate)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send") as pool:
+    limiter = RateLimiter(options.rate)
+
+    def send(job: _Job) -> tuple[_Job, SentSms | SendError]:
+        limiter.wait()
+        try:
+            return job, gateway.send(job.phone, job.body, status_callback=options.status_callback)
+        except SendError as exc:
+            return job, exc
+
+    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send") as pool:
         while True:
             with session_scope(engine) as session:
-                claimed = claim_pending_messages(session, now, batch, worker)
+                claimed = claim_pending_messages(session, now, options.batch, worker)
                 stopped = _stopped_patients(session, claimed)
                 jobs = []
                 for m in claimed:
@@ -102,14 +123,6 @@ def send_pending(
                         jobs.append(_Job(m.id, m.phone, m.body, m.checkin_id))  # type: ignore[arg-type]
             if not claimed:
                 break
-
-            def send(job: _Job) -> tuple[_Job, SentSms | SendError]:
-                limiter.wait()
-                try:
-                    return job, gateway.send(job.phone, job.body, status_callback=status_callback)
-                except SendError as exc:
-                    return job, exc
-
             # One transaction records the whole batch: a crash before it commits leaves the
             # batch `sending`, which recover_stale settles by asking the provider.
             outcomes = list(pool.map(send, jobs))
@@ -118,7 +131,7 @@ def send_pending(
                              gateway, now, summary)
                 for job, outcome in outcomes:
                     if isinstance(outcome, SendError):
-                        _record(session, job.message_id, outcome, gateway, now, summary)
+                        _record_failure(session, job.message_id, outcome, now, summary)
     return summary
 
 
@@ -151,8 +164,8 @@ def _record_sent(session, sent: list[tuple[_Job, SentSms]], gateway: SmsGateway,
     log.info("sent messages=%s", len(sent))
 
 
-def _record(session, message_id: int, outcome: SendError, gateway: SmsGateway,
-            now: datetime, summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
+def _record_failure(session, message_id: int, outcome: SendError, now: datetime,
+                    summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
     message = session.get(Message, message_id, with_for_update=True)
     checkin = session.get(CheckIn, message.checkin_id) if message.checkin_id else None
     message.status_changed_at = now

@@ -69,7 +69,7 @@ def test_an_answered_checkin_needs_nothing(engine, gateway, make_patient):
 
 
 def test_undelivered_checkin_counts_as_unanswered(engine, gateway, make_patient):
-    patient = make_patient(enrolled=ENROLLED, art_start=START)
+    make_patient(enrolled=ENROLLED, art_start=START)
     dispatch.run_once(engine, gateway, now=day_at(3))
     with session_scope(engine) as session:
         checkin = session.exec(select(CheckIn).where(CheckIn.status == "sent")).one()

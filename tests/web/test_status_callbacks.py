@@ -13,6 +13,7 @@ from reminders.models import CheckIn, Message, Patient, QueueItem
 from reminders.schemas import PatientCreate
 from reminders.services import dispatch
 from reminders.services.enroll import enroll
+from reminders.services.outbox import SendOptions
 from reminders.sms.twilio import TwilioGateway
 from reminders.web import create_app
 from tests.helpers import snapshot
@@ -38,8 +39,7 @@ def sent_checkin(twilio_app, engine):  # type: ignore[no-untyped-def]
         patient = enroll(session, PatientCreate(clinic="KIB", phone="0712345678", language="en",
                                                 art_start_date=date(2026, 12, 1), consent=True),
                          now=datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc))
-    summary = dispatch.run_once(engine, gateway, now=DUE,
-                                status_callback=settings.public_url + "/twilio/status")
+    summary = dispatch.run_once(engine, gateway, now=DUE, options=SendOptions.from_settings(settings))
     assert summary["sent"] == 2
     with session_scope(engine) as session:
         checkin = session.exec(select(CheckIn).where(CheckIn.status == "sent")).one()
