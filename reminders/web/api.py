@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
-from reminders.errors import NotFound
 from reminders.models import CheckIn, Clinic, Message, Patient, Staff
 from reminders.schemas import (
     CheckInPublic, MessagePublic, PatientCreate, PatientPublic, PatientUpdate, QueueItemPublic,
@@ -121,6 +120,3 @@ def resolve_item(item_id: int, body: QueueResolve, session: SessionDep, staff: C
                  now: NowDep) -> QueueItemPublic:
     item = queue.resolve(session, item_id, staff, body.outcome, body.note, now)
     return QueueItemPublic.model_validate(item, from_attributes=True)
-
-
-__all__ = ["router", "NotFound"]
