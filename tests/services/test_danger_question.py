@@ -271,3 +271,12 @@ def test_a_checkin_sent_after_the_question_takes_the_digits_back(engine, gateway
     assert "glad" in reply(engine, patient, "1", day_at(3, 4)).lower()
     process_received(engine)
     assert the_item(engine, patient).danger_answer is None
+
+
+def test_please_call_me_is_admin_answered_that_a_nurse_will_call_and_not_asked(engine, gateway, make_patient):
+    patient = make_patient(enrolled=ENROLLED, art_start=START, language="es")
+    dispatch.run_once(engine, gateway, now=day_at(3))
+    assert reply(engine, patient, "6", day_at(3, 1)) == messages.render("flag_ack", "es")
+    process_received(engine)
+    item = the_item(engine, patient)
+    assert (item.level, item.symptoms, item.danger_asked_at) == ("admin", ["call_request"], None)
