@@ -179,6 +179,11 @@ class QueueItem(SQLModel, table=True):
     resolved_at: datetime | None = _when(default=None)
     alerted_at: datetime | None = _when(default=None)  # on-call phone alerted
     escalated_at: datetime | None = _when(default=None)  # backup contact alerted
+    # The danger-sign question (services/danger.py): asked at most once per item.
+    danger_asked_at: datetime | None = _when(default=None)  # when the question was written
+    danger_message_id: int | None = None  # the outbound "danger_question" message
+    danger_answer: str | None = Field(default=None, max_length=8)  # "yes" | "no"
+    danger_answered_at: datetime | None = _when(default=None)
 
 
 class AuditEvent(SQLModel, table=True):

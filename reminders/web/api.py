@@ -66,7 +66,8 @@ def _public(session, patient: Patient, *, with_messages: bool) -> PatientPublic:
         ).all()
         result.messages = [
             MessagePublic(id=m.id, direction=m.direction, kind=m.kind, body=m.body,
-                          status=m.status, sid=m.provider_sid, created_at=m.created_at)
+                          status=m.status, sid=m.provider_sid, created_at=m.created_at,
+                          in_reply_to=m.in_reply_to)
             for m in rows
         ]
     return result
