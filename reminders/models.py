@@ -205,3 +205,7 @@ class WebSession(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff.id", index=True)
     created_at: datetime = _when()
     last_seen_at: datetime = _when()
+
+
+# A patient's timeline reads their staff actions from the audit log by entity and id.
+sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]

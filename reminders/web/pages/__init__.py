@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from reminders.web.pages import auth
+from reminders.web.pages import auth, patients, queue, sends
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
-from reminders.web.pages import queue  # noqa: E402
-
 router.include_router(queue.router)
+router.include_router(patients.router)
+router.include_router(sends.router)
