@@ -166,3 +166,10 @@ def test_pages_send_a_content_security_policy_and_docs_load_only_local_assets(cl
     assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/static/htmx.min.js").status_code == 200
     assert client.get("/redoc").status_code == 404
+
+
+def test_a_sign_in_purges_other_timed_out_sessions(client, engine, clock):
+    sign_in(client, "nurse@lis.example.org")
+    clock.now += timedelta(minutes=31)
+    sign_in(client)
+    assert len(sessions(engine)) == 1
