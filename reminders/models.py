@@ -197,3 +197,20 @@ class AuditEvent(SQLModel, table=True):
     entity: str = Field(max_length=24)
     entity_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # ids, never phones or bodies
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (the staff pages). The cookie holds a random token; only its
+    SHA-256 is stored, so a copy of the database cannot be replayed as a login."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+
+
+# A patient's timeline reads their staff actions from the audit log by entity and id.
+sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]
