@@ -1,7 +1,7 @@
 """web sessions: server-side sessions for the staff pages; audit events by entity
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import reminders.models
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
