@@ -39,7 +39,7 @@ URGENT_TAGS = frozenset({
     "breathing", "chest_pain", "coughing_blood", "headache_severe", "stiff_neck",
     "confusion", "seizure", "fainting", "vision", "eye_pain", "weakness", "jaundice",
     "cannot_keep_pills", "cannot_eat_drink", "abdominal_pain_severe", "rash_severe",
-    "self_harm",
+    "self_harm", "overdose", "fever_high", "unresponsive",
 })  # fmt: skip
 FLAG_TAGS = frozenset({
     "fever", "night_sweats", "swelling", "cough", "rash", "shingles", "sores",
@@ -128,7 +128,8 @@ def problems(corpus: Corpus, header: list[str], rows: list[Row]) -> list[str]:
             found.append(f"{where}: an urgent reply without an urgent tag")
         if r.level == "flag" and set(r.symptoms) & (URGENT_TAGS - {"jaundice"}):  # jaundice alone is flag
             found.append(f"{where}: a flag reply with an urgent tag")
-        key = " ".join(unicodedata.normalize("NFC", r.text).casefold().split())
+        # Per language: "2" or "???" may stand once under each language.
+        key = r.language + " " + " ".join(unicodedata.normalize("NFC", r.text).casefold().split())
         if key in seen:
             found.append(f"{where}: duplicate of line {seen[key]}: {r.text!r}")
         seen.setdefault(key, r.line)
