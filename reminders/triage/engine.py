@@ -26,6 +26,7 @@ from .lexicon import LANGUAGE_CODES, Lexicons, load
 from .matcher import Match, Matcher
 from .reading import Mention, clauses, read
 from .result import LEVEL_RANK, TriageResult
+from .temperature import high_temperatures
 from .text import BOUNDARY, Word, words
 
 # An "ok" reply with this many content words that no phrase, cue or ordinary word
@@ -68,6 +69,7 @@ def triage(text: str, language: str | None = None) -> TriageResult:
         meaning = lexicons.menu[tokens[digit].text]
         here = clauses(tokens, matches)[digit]
         mentions = [*mentions, Mention(None if meaning == "ok" else meaning, digit, digit + 1, here)]
+    mentions = [*mentions, *temperatures(text, tokens, matches, mentions)]
     # A denial of a word only guessed to be a symptom ("i cant breed" read as "bleed")
     # says nothing reassuring: it leaves the reply to a person, never "ok".
     doubtful = any(m.state == "denied" and any(compiled.is_guess(tokens[i].text) or tokens[i].text in INABILITY
@@ -85,6 +87,27 @@ def triage(text: str, language: str | None = None) -> TriageResult:
             return TriageResult("flag", ["unclear"], _unique([*result.evidence, *shown]), result.language,
                                 result.denied, result.menu)
     return result
+
+
+FEVER_TAGS = frozenset({"fever", "rigors", "fever_high"})
+
+
+def temperatures(text: str, tokens: list[Word], matches: list[Match], mentions: list[Mention]) -> list[Mention]:
+    """A very high temperature ("39.5", "40 grados", "103F") as a fever_high mention: with
+    a degree unit, or in a reply that speaks of fever; not before "days" or "pills"."""
+    found = high_temperatures(text)
+    if not found:
+        return []
+    feverish = any(m.tag in FEVER_TAGS and m.state == "present" for m in mentions)
+    units = {m.start for m in matches if m.pattern.kind == "unit"}
+    here = clauses(tokens, matches)
+    out = []
+    for start, end, has_unit in found:
+        inside = [i for i, w in enumerate(tokens) if w.start >= start and w.end <= end and w.text != BOUNDARY]
+        if not inside or inside[-1] + 1 in units or not (has_unit or feverish):
+            continue
+        out.append(Mention("fever_high", inside[0], inside[-1] + 1, here[inside[0]]))
+    return out
 
 
 def unexplained(compiled: Matcher, tokens: list[Word], matches: list[Match], digit: int | None) -> list[int]:
@@ -184,6 +207,10 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
         admin = []  # "merci pour le message": thanks, not a question about the messages
     if admin:
         return TriageResult("admin", [], _unique(span(m.start, m.end) for m in admin), language, denied, digit)
+    if well and not settled and all(m.thanks for m in well):
+        # A plain thank-you is not a health report: admin, and nothing to queue.
+        return TriageResult("admin", [], _unique(span(m.start, m.end) for m in well), language, denied, digit,
+                            intent="thanks")
     if well or settled:
         shown = sorted(well + settled, key=lambda m: m.start)
         return TriageResult("ok", [], _unique(span(m.start, m.end) for m in shown), language, denied, digit)

@@ -23,8 +23,8 @@ NO_TERMS: frozenset[int] = frozenset()
 # reading of the same words beats it ("do not know ... person" is admin).
 KIND_RANK = {
     "urgent": 12, "flag": 11, "persist": 10, "negation": 8, "resolution": 7,
-    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "admin_topic": 3, "pseudo": 2, "boundary": 1,
-    "list": 1, "menu_lead": 0, "unit": 0,
+    "affirm": 9, "third_party": 6, "intensifier": 5, "ok": 4, "thanks": 4, "admin": 3, "admin_topic": 3,
+    "pseudo": 2, "past": 1, "now": 1, "boundary": 1, "list": 1, "menu_lead": 0, "unit": 0,
 }
 
 
