@@ -99,12 +99,13 @@ def temperatures(text: str, tokens: list[Word], matches: list[Match], mentions: 
     if not found:
         return []
     feverish = any(m.tag in FEVER_TAGS and m.state == "present" for m in mentions)
-    units = {m.start for m in matches if m.pattern.kind == "unit"}
+    units = {i for m in matches if m.pattern.kind == "unit" for i in range(m.start, m.end)}
     here = clauses(tokens, matches)
     out = []
     for start, end, has_unit in found:
         inside = [i for i, w in enumerate(tokens) if w.start >= start and w.end <= end and w.text != BOUNDARY]
-        if not inside or inside[-1] + 1 in units or not (has_unit or feverish):
+        # "fever for 40 days", and in Swahili the unit comes first: "homa siku 40"
+        if not inside or inside[-1] + 1 in units or inside[0] - 1 in units or not (has_unit or feverish):
             continue
         out.append(Mention("fever_high", inside[0], inside[-1] + 1, here[inside[0]]))
     return out
