@@ -64,11 +64,18 @@ def triage(text: str, language: str | None = None) -> TriageResult:
     matches = compiled.find(tokens, active)
     reading = read(tokens, matches, lexicons, compiled.intensified(tokens, active))
     mentions = reading.mentions
-    digit = menu_answer(tokens, matches, lexicons)
-    if digit is not None:
-        meaning = lexicons.menu[tokens[digit].text]
-        here = clauses(tokens, matches)[digit]
-        mentions = [*mentions, Mention(None if meaning == "ok" else meaning, digit, digit + 1, here)]
+    answer = menu_answer(tokens, matches, lexicons, active, given)
+    digit, menu_digit, menu_admin = None, None, None
+    if answer is not None:
+        digit, menu_digit = answer
+        if not tokens[digit].text.isdigit():  # "five" is the digit, not a typo for "fever"
+            mentions = [m for m in mentions if not m.start <= digit < m.end]
+        meaning = lexicons.menu[menu_digit]
+        if meaning.level == "admin":
+            menu_admin = meaning.tag  # "6": please call me, a request, not a symptom
+        else:
+            here = clauses(tokens, matches)[digit]
+            mentions = [*mentions, Mention(meaning.tag, digit, digit + 1, here)]
     mentions = [*mentions, *temperatures(text, tokens, matches, mentions)]
     # A denial of a word only guessed to be a symptom ("i cant breed" read as "bleed")
     # says nothing reassuring: it leaves the reply to a person, never "ok".
@@ -77,7 +84,7 @@ def triage(text: str, language: str | None = None) -> TriageResult:
                    for m in mentions if m.tag)
     result_language = given or (looks_like[0] if len(looks_like) == 1 else None)
     result = _decide(text, tokens, mentions, reading.admin, reading.third_party, lexicons,
-                     result_language, tokens[digit].text if digit is not None else None)
+                     result_language, menu_digit, digit, menu_admin)
     if result.level == "ok" and doubtful:
         return TriageResult("flag", ["unclear"], result.evidence, result.language, result.denied, result.menu)
     if result.level == "ok":
@@ -141,11 +148,15 @@ def detect(compiled: Matcher, found: list[Word]) -> list[str]:
     return sorted((code for code, count in counts.items() if count == top), key=lambda code: code == "en")
 
 
-def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons) -> int | None:
-    """Index of the menu digit if the reply answers the menu ("2", "#2", "jibu 1", "2 please").
+def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons,
+                active: tuple[str, ...] = (), given: str | None = None) -> tuple[int, str] | None:
+    """(index, digit) if the reply answers the menu ("2", "#2", "jibu 1", "2 please", "moja").
 
     The digit must come first (after words like "jibu" or "option") and must not be
-    a count: "2 days of fever" and "I took 2 pills" are not menu answers.
+    a count: "2 days of fever" and "I took 2 pills" are not menu answers. A digit
+    written as a word ("one", "moja", "uno", "un", "um") counts only in the reply's
+    with nothing after it ("un peu de fievre" is an article), and not when it is an
+    ordinary word of the patient's own language (the English filler "um").
     """
     roles = {}
     for m in matches:
@@ -155,18 +166,26 @@ def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons) ->
     for i, word in enumerate(tokens):
         if word.text == BOUNDARY or roles.get(i) == "menu_lead":
             continue
-        if word.text not in lexicons.menu:
-            return None
         after = i + 1
-        if after < len(tokens) and (tokens[after].text.isdigit() or roles.get(after) == "unit"):
-            return None
-        return i
+        if word.text in lexicons.menu:
+            if after < len(tokens) and (tokens[after].text.isdigit() or roles.get(after) == "unit"):
+                return None
+            return i, word.text
+        if all(t.text == BOUNDARY for t in tokens[after:]):
+            own = lexicons.languages[given] if given else None
+            if own is not None and word.text in own.common and word.text not in lexicons.menu_words.get(given, {}):
+                return None
+            for code in dict.fromkeys((*active, *LANGUAGE_CODES)):
+                digit = lexicons.menu_words.get(code, {}).get(word.text)
+                if digit is not None:
+                    return i, digit
+        return None
     return None
 
 
 def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[Match],
             third_party: list[Match], lexicons: Lexicons, language: str | None,
-            digit: str | None) -> TriageResult:
+            digit: str | None, digit_at: int | None = None, menu_admin: str | None = None) -> TriageResult:
     tags = lexicons.tags
 
     def span(start: int, end: int) -> str:
@@ -195,6 +214,8 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
             raised.append(Mention(gives, first.start, first.end, first.clause))
             present_tags.add(gives)
     denied = _unique(m.tag for m in settled)
+    if menu_admin and all(m.tag == menu_admin for m in raised):
+        raised = []  # "6 please call me": the words repeat the request the digit makes
 
     if raised:
         ordered = sorted(raised, key=pressing_first)
@@ -203,7 +224,12 @@ def _decide(text: str, tokens: list[Word], mentions: list[Mention], admin: list[
         if third_party:
             symptoms.append("other_person")
             evidence.extend(span(m.start, m.end) for m in third_party)
+        if menu_admin:
+            symptoms.append(menu_admin)  # "6, I have fever": the fever, and the call asked for
         return TriageResult(level, symptoms, _unique(evidence), language, denied, digit)
+    if menu_admin:
+        shown = [span(digit_at, digit_at + 1), *(span(m.start, m.end) for m in admin)]  # type: ignore[operator]
+        return TriageResult("admin", [menu_admin], _unique(shown), language, denied, digit)
     if admin and well and "?" not in text and all(m.pattern.kind == "admin_topic" for m in admin):
         admin = []  # "merci pour le message": thanks, not a question about the messages
     if admin:
