@@ -89,8 +89,9 @@ def answer_for(body: str, patient: Patient, clinic: Clinic) -> str | None:
     """The automatic answer to a reply (None for a patient who opted out)."""
     if patient.status == "opted_out":
         return None  # they asked for no messages: staff decide how to reach them
-    level = triage(body, language=patient.language).level
-    return messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
+    result = triage(body, language=patient.language)
+    key = "thanks_ok" if result.intent == "thanks" else ANSWER_KEYS[result.level]
+    return messages.render(key, patient.language, **greeting_values(clinic, patient))
 
 
 def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
@@ -128,7 +129,8 @@ def _process(session: Session, message: Message) -> None:
     _mark_answered(session, patient.id, when)
     audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=when, level=result.level, symptoms=list(result.symptoms))
-    if result.level in ("urgent", "flag", "admin"):
+    # A plain thank-you is admin but asks staff for nothing (DESIGN.md): no queue item.
+    if result.level in ("urgent", "flag", "admin") and result.intent != "thanks":
         item = open_or_join(session, clinic_id=clinic.id, patient_id=patient.id, level=result.level,
                             reason="reply", now=when, symptoms=result.symptoms,
                             evidence=result.evidence)
