@@ -95,6 +95,7 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
             scope = None
         if kind == "negation":
             if affirm is not None and affirm[0] == here and m.start <= affirm[1]:
+                scope = None  # French denies twice: "ce n'est pas que je n'ai pas de fièvre"
                 continue  # "it's not that i don't have fever": a fever
             denial_ends.add(m.end)
             if _clause_ends(tokens, m.end):
@@ -127,8 +128,10 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
                 scope = None  # an affirmed symptom ends the denial ("no fever headache")
             mentions.append(mention)
         elif kind == "affirm":
+            # "it's not that": alone it denies what follows ("no es que esté bien" is
+            # not well); before another denial it undoes it ("no es que no tenga fiebre").
             affirm = (here, m.end + NEGATION_REACH - 1)
-            scope = None
+            scope = _Scope(here, m.end + NEGATION_REACH - 1, m.start)
         elif kind == "past":
             past.add(here)
         elif kind == "now":
