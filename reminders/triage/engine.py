@@ -33,6 +33,10 @@ from .text import BOUNDARY, Word, words
 # explains is read by a person ("flag"/"unclear"): something may be said we cannot read.
 UNEXPLAINED_LIMIT = 3
 SHORT_WORD = 2
+# The contrast words of each language's boundary cues: what follows them is what matters.
+CONTRAST = frozenset({"but", "however", "though", "although", "except", "lakini", "ila", "ingawa",
+                      "pero", "aunque", "sino", "mais", "cependant", "pourtant", "par contre", "mas",
+                      "porem", "contudo"})
 # "can not", "siwezi", "no puedo", "je peux pas", "não consigo": before a symptom word
 # these say the patient is unable to do something, not that a symptom is absent
 # ("i cant bleed" for "i cant breathe"), so such a "denial" never makes a reply ok.
@@ -87,9 +91,12 @@ def triage(text: str, language: str | None = None) -> TriageResult:
                      result_language, menu_digit, digit, menu_admin)
     if result.level == "ok" and doubtful:
         return TriageResult("flag", ["unclear"], result.evidence, result.language, result.denied, result.menu)
-    if result.level == "ok":
+    if result.level == "ok" or result.intent == "thanks":
         left = unexplained(compiled, tokens, matches, digit)
-        if len(left) >= UNEXPLAINED_LIMIT:
+        # "fine, but <words we cannot read>": a well word settles only what it covers,
+        # and what comes after a "but" is the part the patient wanted to say.
+        after_but = contrasted(tokens, matches)
+        if len(left) >= UNEXPLAINED_LIMIT or any(i in after_but for i in left):
             shown = [text[tokens[i].start:tokens[i].end] for i in left]
             return TriageResult("flag", ["unclear"], _unique([*result.evidence, *shown]), result.language,
                                 result.denied, result.menu)
@@ -116,6 +123,12 @@ def temperatures(text: str, tokens: list[Word], matches: list[Match], mentions: 
             continue
         out.append(Mention("fever_high", inside[0], inside[-1] + 1, here[inside[0]]))
     return out
+
+
+def contrasted(tokens: list[Word], matches: list[Match]) -> set[int]:
+    """Positions of the words after a contrast ("but", "lakini", "pero", "mais", "mas")."""
+    starts = [m.start for m in matches if m.pattern.kind == "boundary" and m.pattern.text in CONTRAST]
+    return set(range(min(starts), len(tokens))) if starts else set()
 
 
 def unexplained(compiled: Matcher, tokens: list[Word], matches: list[Match], digit: int | None) -> list[int]:

@@ -54,7 +54,7 @@ def test_chills_without_shaking_stay_a_flag():
 
 
 @pytest.mark.parametrize("text", [
-    "I swallowed the whole bottle", "i took all the tablets together", "nimemeza dawa zote",
+    "I swallowed the whole bottle", "i took all the tablets together", "nimemeza dawa zote kwa mpigo",
     "me tomé el frasco entero", "j'ai pris tous les comprimés d'un coup",
     "tomei a caixa inteira",
 ])
@@ -62,8 +62,12 @@ def test_an_overdose_taken_or_intended_is_urgent(text):
     check(text, "urgent", "overdose")
 
 
-def test_taking_all_the_pills_as_prescribed_is_not_an_overdose():
-    check("I took all my pills this week", "ok")
+@pytest.mark.parametrize("text", [
+    "I took all my pills this week", "nimemeza dawa zote za wiki", "me tomé todas mis pastillas esta semana",
+    "tomei todos os comprimidos da semana",
+])
+def test_taking_all_the_pills_as_prescribed_is_not_an_overdose(text):
+    check(text, "ok")
 
 
 @pytest.mark.parametrize("text", [
