@@ -176,6 +176,9 @@ class Matcher:
         # word-part wildcard ("*uma"), no squeezing ("fel" = "fell"), no typo correction.
         ordinary = word in self._ordinary
         ids = self._written.lookup(word, ordinary)
+        if not ordinary and len(word) > 4 and word.endswith("in"):
+            # SMS English drops the g: "killin", "havin", "breathin", "vomitin"
+            ids |= self._written.lookup(word + "g", False)
         if ids or ordinary or word.isdigit():
             return ids
         ids = self._squeezed.lookup(squeeze(word), False)

@@ -181,3 +181,17 @@ def test_sms_speak_for_well_is_ok(text):
 ])
 def test_stopping_pills_for_religious_reasons_is_an_adherence_flag(text):
     check(text, "flag", "missed_pills")
+
+
+def test_sms_english_drops_the_g():
+    check("im havin thoughts of killin myself", "urgent", "self_harm")
+
+
+@pytest.mark.parametrize("text", ["nothing new", "hakuna jipya", "nada nuevo", "rien de nouveau", "nada de novo"])
+def test_nothing_new_is_ok(text):
+    check(text, "ok")
+
+
+@pytest.mark.parametrize("text", ["je ne peux rien manger", "siwezi kunywa hata maji", "vomito hasta el agua"])
+def test_cannot_eat_or_keep_even_water_down_is_urgent(text):
+    check(text, "urgent", "cannot_keep_pills")
