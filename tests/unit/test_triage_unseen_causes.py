@@ -195,3 +195,11 @@ def test_nothing_new_is_ok(text):
 @pytest.mark.parametrize("text", ["je ne peux rien manger", "siwezi kunywa hata maji", "vomito hasta el agua"])
 def test_cannot_eat_or_keep_even_water_down_is_urgent(text):
     check(text, "urgent", "cannot_keep_pills")
+
+
+@pytest.mark.parametrize("text, tag", [
+    ("msee nilifaint kwa job", "fainting"), ("nimecollapse jana", "fainting"),
+    ("bro siwezi breathe poa", "breathing"), ("nimeanza kuona double", "vision"),
+])
+def test_sheng_mixes_english_symptoms_into_swahili(text, tag):
+    check(text, "urgent", tag)
