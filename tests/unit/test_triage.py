@@ -463,7 +463,7 @@ def test_admin_outranks_wellness():
     check("I'm fine, when is my next appointment?", "admin")
 
 
-@pytest.mark.parametrize("text", ["", "   ", "asdfgh qwerty", "😀😀", "???", "xyz", "yes", "no", "hi", "12"])
+@pytest.mark.parametrize("text", ["", "   ", "asdfgh qwerty", "🐸🐸", "😭", "???", "xyz", "yes", "no", "hi", "12"])
 def test_not_understood_is_a_flag_for_a_person_never_ok(text):
     result = check(text, "flag", "unclear")
     assert result.evidence == []

@@ -203,3 +203,13 @@ def test_cannot_eat_or_keep_even_water_down_is_urgent(text):
 ])
 def test_sheng_mixes_english_symptoms_into_swahili(text, tag):
     check(text, "urgent", tag)
+
+
+@pytest.mark.parametrize("text", ["👍", "😀😀", "all good 👌", "niko poa 💪"])
+def test_emoji_for_well_are_ok(text):
+    check(text, "ok")
+
+
+def test_a_well_emoji_does_not_hide_a_complaint():
+    check("👍 but my chest hurts", "urgent", "chest_pain")
+    check("🤒🤒", "flag", "fever")
