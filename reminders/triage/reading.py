@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .lexicon import Lexicons
 from .matcher import Match
-from .text import BOUNDARY, Word
+from .text import BOUNDARY, EMOJI_PREFIX, Word
 
 NEGATION_REACH = 5  # words from a denial to the symptom it denies ("I do not have any fever")
 LIST_REACH = 3  # words from a list word to the next denied symptom ("or any cough")
@@ -108,7 +108,9 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
             if scope is not None and scope.last_end is not None and m.start - scope.last_end <= LOOK_BACK:
                 scope.reach = m.end + LIST_REACH - 1
         elif kind in ("symptom", "ok", "thanks"):
-            mention = Mention(m.pattern.tag, m.start, m.end, here, m.pattern.has_negation,
+            # An emoji is never denied: in "ni fiebre ni nada 😁" the smile is the reply.
+            mention = Mention(m.pattern.tag, m.start, m.end, here,
+                              m.pattern.has_negation or tokens[m.start].text.startswith(EMOJI_PREFIX),
                               thanks=kind == "thanks")
             if pending is not None and mention.tag and pending[0] == here and m.start <= pending[1]:
                 if not lexicons.tags[mention.tag].event:

@@ -14,12 +14,15 @@ from typing import NamedTuple
 # A word is letters/digits, possibly joined by apostrophes ("don't", "j'ai"); the
 # punctuation that ends a clause is kept as its own token. Everything else (emoji,
 # symbols, "#") separates words and is otherwise ignored.
-# A few emoji say what a word would ("all good 👍", "🤒🤒"): they are read as that word.
-# Others are ignored, so an emoji alone is still a reply a person reads.
+# A few emoji say what a word would ("all good 👍", "🤒🤒"): each becomes a word that
+# en.toml maps to "ok" or a symptom ("emojiwell", "emojifever"). Others are ignored, so an
+# emoji alone is still a reply a person reads.
+EMOJI_PREFIX = "emoji"
 EMOJI_WORDS = {
-    "👍": "ok", "👌": "ok", "✅": "ok", "💯": "ok", "😊": "fine", "🙂": "fine", "😀": "fine",
-    "😃": "fine", "😁": "fine", "😄": "fine", "💪": "strong",
-    "🤒": "fever", "🥵": "fever", "🤢": "nausea", "🤮": "vomit", "🤧": "flu",
+    "👍": "emojiwell", "👌": "emojiwell", "✅": "emojiwell", "💯": "emojiwell", "😊": "emojiwell",
+    "🙂": "emojiwell", "😀": "emojiwell", "😃": "emojiwell", "😁": "emojiwell", "😄": "emojiwell",
+    "💪": "emojiwell", "🤒": "emojifever", "🥵": "emojifever", "🤢": "emojivomit", "🤮": "emojivomit",
+    "🤧": "emojiflu",
 }
 _TOKEN = re.compile(r"[^\W_]+(?:['’`´][^\W_]+)*|[.!?;,:\n]|" + "|".join(EMOJI_WORDS))
 # French elision ("j'ai", "l'oeil", "n'arrive", "qu'il"): split, so "l'oeil" is "l oeil".
