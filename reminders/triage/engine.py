@@ -15,7 +15,10 @@ nothing is written. The steps:
    denial of a word only guessed by typo correction, or an inability ("i cant
    bleed"), is never ok;
    and "ok" only when nothing substantial is left unexplained: a reassuring opener does
-   not vouch for what follows it ("fine thanks. oh and my hand wont grip the cup").
+   not vouch for what follows it ("fine thanks. oh and my hand wont grip the cup"), nor
+   for a word we cannot read after a "but" ("niko poa lakini <unknown words>");
+7. a temperature of 39 C / 102 F or more next to a fever word or a unit is fever_high
+   (temperature.py); a plain thank-you is admin with intent "thanks" (nobody to call).
 """
 
 from __future__ import annotations
