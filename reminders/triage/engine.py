@@ -179,6 +179,8 @@ def menu_answer(tokens: list[Word], matches: list[Match], lexicons: Lexicons,
         if m.pattern.kind in ("menu_lead", "unit"):
             for i in range(m.start, m.end):
                 roles[i] = m.pattern.kind
+        elif m.pattern.kind == "past":
+            roles[m.start] = "unit"  # "2 days ago": a count before a time phrase, not menu 2
     for i, word in enumerate(tokens):
         if word.text == BOUNDARY or roles.get(i) == "menu_lead":
             continue
