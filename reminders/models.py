@@ -194,6 +194,19 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # ids, never phones or bodies
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (the staff pages). The cookie holds a random token; only its
+    SHA-256 is stored, so a copy of the database cannot be replayed as a login."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+
+
 # Triage judged by staff: the labelled examples the lexicons improve from.
 CORRECTION_SOURCES = ("queue", "ok_review")  # a nurse corrected an item; a sampled "ok" reply reviewed
 TRIAGE_LEVELS = ("urgent", "flag", "ok", "admin")

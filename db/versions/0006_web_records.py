@@ -1,7 +1,7 @@
 """web records: triage corrections and reviews of sampled ok replies; audit lookup by entity
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import reminders.models
 
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0005'  # 0001 in the brief; chained after webapp's 0005 once merged (one head)
 branch_labels = None
 depends_on = None
 

@@ -6,19 +6,24 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reminders.config import Settings
 from reminders.db import create_db_engine, session_scope
 from reminders.errors import InputError, NotFound
 from reminders.services import audit
+from reminders.web.pages import common as pages_common
 from reminders.web.throttle import LoginThrottle
 
 
 def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: Any = None,
                clock: Any = None) -> FastAPI:
-    app = FastAPI(title="reminders", summary="SMS check-ins, triage and the staff queue.")
+    # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN. /docs below serves
+    # the vendored copy from /static, so it works offline; ReDoc is not offered.
+    app = FastAPI(title="reminders", summary="SMS check-ins, triage and the staff queue.",
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(settings.database_url)
     app.state.clock = clock
@@ -47,6 +52,9 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
                                  clinic_id=clinic_id, path=request.url.path)
 
             await run_in_threadpool(record)
+        if pages_common.is_page_request(request):
+            return pages_common.error_page(request, 404, "There is no such page, or it is not "
+                                                         "part of your clinic.")
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
     @app.middleware("http")
@@ -62,8 +70,23 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             connection.execute(sa.text("SELECT 1"))
         return {"status": "ok"}
 
-    from reminders.web import api, twilio_routes
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="reminders API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def docs_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    from reminders.web import api, pages, twilio_routes
 
     app.include_router(api.router)
     app.include_router(twilio_routes.router)
+    pages_common.install(app)
+    app.include_router(pages.router)
     return app
