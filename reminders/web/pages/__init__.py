@@ -9,3 +9,6 @@ router.include_router(auth.router)
 from reminders.web.pages import queue  # noqa: E402
 
 router.include_router(queue.router)
+from reminders.web.pages import dashboard  # noqa: E402
+
+router.include_router(dashboard.router)
