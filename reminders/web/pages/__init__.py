@@ -12,3 +12,6 @@ router.include_router(queue.router)
 from reminders.web.pages import dashboard  # noqa: E402
 
 router.include_router(dashboard.router)
+from reminders.web.pages import audit  # noqa: E402
+
+router.include_router(audit.router)
