@@ -15,3 +15,6 @@ router.include_router(dashboard.router)
 from reminders.web.pages import audit  # noqa: E402
 
 router.include_router(audit.router)
+from reminders.web.pages import review  # noqa: E402
+
+router.include_router(review.router)
