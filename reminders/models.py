@@ -228,5 +228,6 @@ class TriageCorrection(SQLModel, table=True):
     at: datetime = _when(default_factory=utcnow)
 
 
-# The audit page filters by patient (events on the patient, their items and replies).
+# A patient's timeline reads their staff actions from the audit log by entity and id (and the
+# audit page filters by patient; triage corrections find a reply's triage event).
 sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""web sessions: server-side sessions for the staff pages
+"""web sessions: server-side sessions for the staff pages; audit events by entity
 
 Revision ID: 0005
 Revises: 0001
@@ -28,9 +28,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_session_staff_id'), ['staff_id'], unique=False)
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_entity', ['entity', 'entity_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_entity')
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_session_staff_id'))
     op.drop_table('web_session')

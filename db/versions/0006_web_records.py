@@ -1,4 +1,6 @@
-"""web records: triage corrections and reviews of sampled ok replies; audit lookup by entity
+"""web records: triage corrections and reviews of sampled ok replies
+
+(The audit index by entity that the audit page uses is created by 0005.)
 
 Revision ID: 0006
 Revises: 0005
@@ -36,13 +38,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('triage_correction', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_triage_correction_clinic_id'), ['clinic_id'], unique=False)
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_event_entity', ['entity', 'entity_id'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_event_entity')
     with op.batch_alter_table('triage_correction', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_triage_correction_clinic_id'))
     op.drop_table('triage_correction')

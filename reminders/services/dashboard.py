@@ -6,9 +6,11 @@ show week by week since ART start, and how fast staff act on the queue.
   failed to send is not in the denominator (the patient never got it).
 - Flags and urgents: queue items whose (current) level is flag or urgent, by the week
   since ART start in which they opened, in the clinic's time zone. Items opened after
-  week 8 are left out of the curve.
+  week 9 (the last check-in, day 56) are left out of the curve.
+- Weeks as on the queue (reminders.targets.week_since_start): week 1 is days 0-6.
 - Medians: over items opened in the last `window` days (90 by default).
-- Past target: unresolved urgent items older than 2 hours, flags older than a working day.
+- Past target: unresolved items later than the queue's targets (reminders.targets: urgent
+  2 hours, flag and no_response 1 working day, admin 2).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from reminders import protocols
-from reminders.models import PATIENT_STATUSES, CheckIn, Clinic, Patient, QueueItem
-from reminders.targets import is_overdue, week_since_start
+from reminders.models import PATIENT_STATUSES, QUEUE_LEVELS, CheckIn, Clinic, Patient, QueueItem
+from reminders.targets import due_at
 
-WEEKS = tuple(range(1, 9))
+WEEKS = tuple(range(1, 10))  # day 56, the last check-in, is in week 9
 SENT = ("sent", "unknown", "answered")
 
 
@@ -49,7 +51,7 @@ class Dashboard:
     weeks: list[Week]
     median_to_claim: timedelta | None
     median_to_resolve: timedelta | None
-    past_target: dict[str, int] = field(default_factory=dict)  # urgent, flag
+    past_target: dict[str, int] = field(default_factory=dict)  # per queue level
     unresolved: int = 0
 
 
@@ -67,6 +69,11 @@ def build(session: Session, clinic_id: int, now: datetime, *, window_days: int =
         weeks=[Week(w, **counts) for w, counts in weeks.items()],
         median_to_claim=claim, median_to_resolve=resolve, past_target=past, unresolved=unresolved,
     )
+
+
+def _week(days: int) -> int:
+    """The queue's rule (reminders.targets.week_since_start) for a day count."""
+    return max(0, days) // 7 + 1
 
 
 def _patients(session: Session, clinic_id: int) -> dict[str, int]:
@@ -90,7 +97,7 @@ def _responses(session: Session, clinic_id: int, now: datetime, weeks: dict) -> 
         .group_by(CheckIn.day, CheckIn.status)
     ).all()
     for day, status, n in rows:
-        week = week_since_start(day)
+        week = _week(day)
         if week in weeks:
             weeks[week]["sent"] += n
             if status == "answered":
@@ -106,7 +113,7 @@ def _flags(session: Session, clinic: Clinic, weeks: dict) -> None:  # type: igno
                QueueItem.level.in_(("flag", "urgent")))  # type: ignore[attr-defined]
     ).all()
     for level, opened_at, art_start in rows:
-        week = week_since_start((opened_at.astimezone(zone).date() - art_start).days)
+        week = _week((opened_at.astimezone(zone).date() - art_start).days)
         if week in weeks:
             weeks[week]["urgents" if level == "urgent" else "flags"] += 1
 
@@ -133,8 +140,8 @@ def _past_target(session: Session, clinic: Clinic, now: datetime) -> tuple[dict[
         .where(QueueItem.clinic_id == clinic.id,
                QueueItem.status.in_(("open", "claimed")))  # type: ignore[attr-defined]
     ).all()
-    past = {"urgent": 0, "flag": 0}
+    past = {level: 0 for level in QUEUE_LEVELS}
     for level, opened_at in rows:
-        if is_overdue(level, opened_at, clinic.timezone, now):
+        if now > due_at(level, opened_at, clinic.timezone):
             past[level] += 1
     return past, len(rows)

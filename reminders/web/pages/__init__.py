@@ -2,19 +2,17 @@
 
 from fastapi import APIRouter
 
-from reminders.web.pages import auth
+from reminders.web.pages import auth, patients, queue, sends
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
-from reminders.web.pages import queue  # noqa: E402
-
 router.include_router(queue.router)
-from reminders.web.pages import dashboard  # noqa: E402
+router.include_router(patients.router)
+router.include_router(sends.router)
+
+# webmore's areas
+from reminders.web.pages import audit, dashboard, review  # noqa: E402
 
 router.include_router(dashboard.router)
-from reminders.web.pages import audit  # noqa: E402
-
-router.include_router(audit.router)
-from reminders.web.pages import review  # noqa: E402
-
 router.include_router(review.router)
+router.include_router(audit.router)

@@ -135,12 +135,22 @@ class SignInRequired(Exception):
 
 # --- the signed-in staff member ----------------------------------------------------------
 
+@dataclass(frozen=True)
+class SignedIn:
+    id: int
+    email: str
+    role: str
+    clinic_id: int
+
+
 def _page_staff(request: Request, session: SessionDep, now: NowDep) -> Staff:
     staff = web_sessions.lookup(session, session_token(request), now)
     if staff is None:
         session.commit()  # keep the deletion of a timed-out session
         raise SignInRequired()
-    request.state.page_staff = staff
+    # Plain values for templates: an error page renders after the request's rollback,
+    # when the ORM row can no longer be read.
+    request.state.page_staff = SignedIn(staff.id, staff.email, staff.role, staff.clinic_id)
     # Plain values for the audit of a refused request (app.py): the ORM row is gone by then.
     request.state.staff_ref = (staff.email, staff.clinic_id)
     return staff
@@ -192,7 +202,7 @@ def add_nav(href: str, label: str, action: str | None = None, order: int = 50) -
         NAV.append(NavLink(href, label, action, order))
 
 
-def nav_for(staff: Staff | None) -> list[NavLink]:
+def nav_for(staff: SignedIn | None) -> list[NavLink]:
     if staff is None:
         return []
     return [link for link in sorted(NAV, key=lambda link: (link.order, link.label))
