@@ -333,8 +333,12 @@ def serve(
         if demo:
             from reminders.services.demo import seed_demo
 
+            typer.echo("seeding the demo clinic (eleven weeks played through; a few seconds)...", err=True)
             login = seed_demo(engine, now=now_utc())
-            typer.echo(f"demo clinic {login.clinic}: sign in as {login.email} / {login.password}")
+            typer.echo(f"demo clinic {login.clinic}: open http://{host}:{port}/ and sign in as "
+                       f"{login.email} (nurse) or {login.admin_email} (admin), password {login.password}")
+            if config.gateway == "local":
+                typer.echo(f"phone simulator: http://{host}:{port}/simulator")
         gateway = gateway_from_settings(config)
         background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
         warm_up()
