@@ -102,7 +102,8 @@ def timeline(session: Session, patient: Patient) -> list[Event]:
             events.append(Event(message.created_at, "inbound", "Reply", message.body,
                                 level=result.level, evidence=list(result.evidence)))
         else:
-            title = f"{message.kind.capitalize()} SMS · {message.status}"
+            status = "answered in the webhook reply" if message.status == "twiml" else message.status
+            title = f"{message.kind.capitalize()} SMS · {status}"
             if message.error_code:
                 title += f" (error {message.error_code})"
             events.append(Event(message.created_at, "staff" if message.kind == "staff" else "outbound",

@@ -32,6 +32,7 @@ def start(session: Session, staff: Staff, now: datetime, *, replacing: str | Non
     already held is ended first (a fresh token at every login: no session fixation)."""
     if replacing:
         end(session, replacing)
+    purge_expired(session, now)
     token = secrets.token_urlsafe(32)  # 256 bits
     session.add(WebSession(token_hash=_hash(token), staff_id=staff.id, created_at=now,
                            last_seen_at=now))
@@ -70,4 +71,11 @@ def end(session: Session, token: str) -> None:
 def end_all(session: Session, staff_id: int) -> int:
     """End every session of a staff member (call it when an account is disabled)."""
     result = session.execute(sa.delete(WebSession).where(WebSession.staff_id == staff_id))  # type: ignore[arg-type]
+    return result.rowcount or 0
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete sessions past either timeout (run at each sign-in: the table stays small)."""
+    result = session.execute(sa.delete(WebSession).where(  # type: ignore[arg-type]
+        sa.or_(WebSession.last_seen_at < now - IDLE_TIMEOUT, WebSession.created_at < now - ABSOLUTE_TIMEOUT)))
     return result.rowcount or 0

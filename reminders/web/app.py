@@ -77,7 +77,9 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             oauth2_redirect_url="/docs/oauth2-redirect",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            # No badge from validator.swagger.io: nothing may load from another host.
+            swagger_ui_parameters={"validatorUrl": None})
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def docs_oauth2_redirect() -> HTMLResponse:

@@ -119,10 +119,15 @@ def page(browser, live_server: LiveServer) -> Iterator[object]:  # type: ignore[
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.dialogs = dialogs  # type: ignore[attr-defined]
+    # Our own pages must never trip our Content-Security-Policy (a blocked script or style).
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
     assert outside == [], f"requests left 127.0.0.1: {outside}"
     assert dialogs == [], f"a dialog opened (script ran?): {dialogs}"
+    assert blocked == [], f"the Content-Security-Policy blocked something: {blocked}"
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def RequirePage(action: str) -> Any:  # noqa: N802 (reads like a type at the cal
     def dependency(request: Request, staff: PageStaff, session: SessionDep, now: NowDep) -> Staff:
         if not can(staff.role, action):
             audit.record(session, staff.email, "access.forbidden", "page", None,
-                         clinic_id=staff.clinic_id, at=now, required=action, path=request.url.path)
+                         clinic_id=staff.clinic_id, at=now, needs=action, path=request.url.path)
             session.commit()
             raise PageError(403, "Your role does not allow this. Ask a clinic admin.")
         return staff

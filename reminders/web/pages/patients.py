@@ -5,6 +5,7 @@ is written to the audit log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -44,7 +45,8 @@ def patient_list(request: Request, session: SessionDep, now: NowDep, q: str = ""
     try:
         filters = patient_view.Filters(q=q[:80], status=status, week=_int(week, "week", 1, 12),
                                        high_risk=bool(high_risk), page=_int(page, "page", 1, 100_000) or 1)
-        rows, more = patient_view.search(session, clinic, now.date(), filters)
+        today = now.astimezone(ZoneInfo(clinic.timezone)).date()
+        rows, more = patient_view.search(session, clinic, today, filters)
     except InputError as exc:
         filters, rows, more, error = patient_view.Filters(q=q[:80]), [], False, f"{exc.field}: {exc.reason}"
     audit_view(session, staff, "patient", None, at=now, via="list", count=len(rows),
