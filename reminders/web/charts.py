@@ -19,6 +19,7 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 10, 28, 40
 class Series:
     name: str
     values: Sequence[float | None]  # None: no data (no bar, not a zero)
+    css: str | None = None  # the bars' class in app.css; s0, s1... by position otherwise
 
 
 def _number(value: float, percent: bool) -> str:
@@ -52,14 +53,14 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *,
                 continue
             h = plot_h * min(value, top) / top
             x, y = x0 + j * bar_w, TOP + plot_h - h
-            parts.append(f'<rect class="s{j}" x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.92:.1f}" '
+            parts.append(f'<rect class="{s.css or f"s{j}"}" x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.92:.1f}" '
                          f'height="{h:.1f}"><title>{escape(s.name)}, {escape(label)}: '
                          f'{escape(_number(value, percent))}</title></rect>')
         parts.append(f'<text class="axis" x="{LEFT + (i + 0.5) * group_w:.1f}" y="{HEIGHT - BOTTOM + 16}" '
                      f'text-anchor="middle">{escape(label)}</text>')
     for j, s in enumerate(series):  # the legend, under the axis labels
         x = LEFT + j * 150
-        parts.append(f'<rect class="s{j}" x="{x}" y="{HEIGHT - 14}" width="10" height="10"/>')
+        parts.append(f'<rect class="{s.css or f"s{j}"}" x="{x}" y="{HEIGHT - 14}" width="10" height="10"/>')
         parts.append(f'<text class="legend" x="{x + 14}" y="{HEIGHT - 5}">{escape(s.name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

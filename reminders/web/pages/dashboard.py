@@ -35,11 +35,11 @@ def dashboard_page(request: Request, session: SessionDep, now: NowDep,
     labels = [f"wk {w.week}" for w in board.weeks]
     charts = {
         "response": bar_chart("Check-ins answered, by week since ART start", labels,
-                              [Series("answered", [w.response_rate for w in board.weeks])],
+                              [Series("answered", [w.response_rate for w in board.weeks], css="answered")],
                               percent=True, max_value=1),
         "flags": bar_chart("Flags and urgent replies, by week since ART start", labels,
-                           [Series("flag", [w.flags for w in board.weeks]),
-                            Series("urgent", [w.urgents for w in board.weeks])]),
+                           [Series("flag", [w.flags for w in board.weeks], css="flag"),
+                            Series("urgent", [w.urgents for w in board.weeks], css="urgent")]),
     }
     return render(request, "dashboard.html", {
         "board": board, "charts": charts, "claim": duration(board.median_to_claim),
