@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 from datetime import date, timedelta
 
@@ -88,3 +89,17 @@ def test_only_admins_export_and_cells_are_formula_safe(client, engine, patient, 
     assert response.status_code == 200
     assert list(csv.reader(io.StringIO(response.text))) == [
         ["text", "language", "triage_level", "corrected_level"], ["'=1+1 I have a cough", "en", "flag", "urgent"]]
+
+
+def test_the_queue_item_page_offers_the_correction_form(client, engine, patient, clock):
+    reply(engine, patient.phone, "I have a cough", clock.now)
+    with session_scope(engine) as session:
+        item = session.exec(select(QueueItem)).one()
+    sign_in(client, "nurse@kib.example.org")
+    page = client.get(f"/queue/{item.id}")
+    assert f'action="/queue/{item.id}/correct"' in page.text
+    token = re.search(r'action="/queue/\d+/correct">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "the correction form carries its CSRF token"
+    done = client.post(f"/queue/{item.id}/correct", follow_redirects=False,
+                       data={"corrected_level": "urgent", "next": f"/queue/{item.id}", "csrf_token": token.group(1)})
+    assert done.status_code == 303 and done.headers["location"] == f"/queue/{item.id}"
