@@ -60,15 +60,13 @@ def item_replies(session: Session, item: QueueItem) -> list[Message]:
     while it was unresolved, except those triage called ok (they join no item)."""
     if item.patient_id is None:
         return []
-    queued = (
-        sa.select(AuditEvent.entity_id)
-        .where(AuditEvent.entity == "message", AuditEvent.action == "reply.triage",
-               _triaged_level().in_(("urgent", "flag", "admin")))
-    )
+    queued = sa.exists().where(
+        AuditEvent.entity == "message", AuditEvent.entity_id == Message.id,
+        AuditEvent.action == "reply.triage", _triaged_level().in_(("urgent", "flag", "admin")))
     statement = select(Message).where(
         Message.patient_id == item.patient_id, Message.direction == "inbound",
         Message.kind == "reply", Message.created_at >= item.opened_at,  # type: ignore[operator]
-        Message.id.in_(queued))  # type: ignore[union-attr]
+        queued)
     if item.resolved_at is not None:
         statement = statement.where(Message.created_at <= item.resolved_at)  # type: ignore[operator]
     return list(session.exec(statement.order_by(Message.created_at, Message.id)))  # type: ignore[arg-type]
@@ -147,19 +145,21 @@ class ReviewPage:
 
 def _sampled_ok(clinic_id: int, rate: float) -> sa.Select:  # type: ignore[type-arg]
     """Replies of this clinic's patients that triage called ok and that fall in the sample."""
-    triaged_ok = (
-        sa.select(AuditEvent.entity_id)
-        .where(AuditEvent.entity == "message", AuditEvent.action == "reply.triage",
-               _triaged_level() == "ok")
-    )
+    # The reply's own clinic_id, not the patient's, and a correlated EXISTS on the audit
+    # log's (entity, entity_id) index: with 100,000 replies bulk-loaded and not yet
+    # ANALYZEd, filtering through the patient made PostgreSQL loop for a minute; this
+    # form answers a page in ~0.3 s either way.
+    triaged_ok = sa.exists().where(
+        AuditEvent.entity == "message", AuditEvent.entity_id == Message.id,
+        AuditEvent.action == "reply.triage", _triaged_level() == "ok")
     return (
         sa.select(Message, Patient, TriageCorrection.corrected_level, Staff.email)
         .join(Patient, Patient.id == Message.patient_id)
         .outerjoin(TriageCorrection, TriageCorrection.message_id == Message.id)
         .outerjoin(Staff, Staff.id == TriageCorrection.staff_id)
-        .where(Patient.clinic_id == clinic_id, Message.direction == "inbound",
+        .where(Message.clinic_id == clinic_id, Message.direction == "inbound",
                Message.kind == "reply", sampling.sql_sampled(Message.id, rate),  # type: ignore[arg-type]
-               Message.id.in_(triaged_ok))  # type: ignore[union-attr]
+               triaged_ok)
     )
 
 
