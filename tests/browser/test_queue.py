@@ -41,6 +41,7 @@ def test_claim_text_the_patient_resolve_and_it_leaves_the_queue(page, live_serve
     page.fill("textarea[name=text]", "A nurse will call you in ten minutes.")
     page.click("button:has-text('Send SMS')")
     assert "Message queued" in page.locator(".flash").inner_text()
+    screenshot(page, "queue-item")
     page.select_option("select[name=outcome]", "reached_well")
     page.fill("textarea[name=note]", "Called back, fever settling.")
     page.click("button:has-text('Resolve')")

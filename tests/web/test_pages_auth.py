@@ -173,3 +173,12 @@ def test_a_sign_in_purges_other_timed_out_sessions(client, engine, clock):
     clock.now += timedelta(minutes=31)
     sign_in(client)
     assert len(sessions(engine)) == 1
+
+
+def test_htmx_requests_may_carry_the_csrf_token_in_a_header(client, engine):
+    sign_in(client)
+    token = csrf_of(client.get("/queue").text)
+    assert f'"X-CSRF-Token": "{token}"' in client.get("/queue").text  # base.html hands it to htmx
+    response = client.post("/signout", headers={"X-CSRF-Token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert sessions(engine) == []

@@ -109,7 +109,8 @@ def csrf_token(request: Request) -> str:
 
 async def _check_csrf(request: Request) -> FormData:
     form = await request.form()
-    sent = form.get("csrf_token")
+    # A form field, or the header htmx adds to every request (base.html, hx-headers).
+    sent = form.get("csrf_token") or request.headers.get("X-CSRF-Token")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
         raise PageError(403, "This form has expired or did not come from this site. "
                              "Go back, reload the page and try again.")
@@ -217,7 +218,8 @@ def _sign(settings: Settings, payload: str) -> str:
 
 def flash(response: Response, request: Request, message: str, kind: str = "ok") -> None:
     settings = request.app.state.settings
-    payload = base64.urlsafe_b64encode(json.dumps([[kind, message]]).encode()).decode()
+    # Short: a cookie holds 4 KB at most, and an error may quote what was typed.
+    payload = base64.urlsafe_b64encode(json.dumps([[kind, message[:300]]]).encode()).decode()
     set_cookie(response, settings, "flash", _sign(settings, payload), max_age=60)
 
 
