@@ -24,7 +24,7 @@ XSS = "<img src=x onerror=alert(1)>"
 def patient(engine, clinics, clock, gateway):  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         patient = enroll(session, PatientCreate(clinic="KIB", phone="+254712345678", language="en", consent=True,
-                                                art_start_date=date(2026, 11, 28), display_name="Amina"),
+                                                art_start_date=date(2026, 11, 28), display_name="<script>x()</script>Amina"),
                          now=clock.now)
     dispatch.run_once(engine, gateway, now=clock.now)  # the welcome SMS goes out
     return patient
@@ -34,6 +34,7 @@ def test_a_reply_goes_through_the_signed_webhook_into_the_queue(client, engine, 
     sign_in(client, "nurse@kib.example.org")
     page = client.get("/simulator", params={"patient": patient.id})
     assert page.status_code == 200 and "We will send you short messages" in page.text  # the welcome SMS
+    assert "<script>x()" not in page.text and "&lt;script&gt;x()&lt;/script&gt;Amina" in page.text
     sent = client.post(f"/simulator/{patient.id}/reply", follow_redirects=False,
                        data={"body": f"I have a fever {XSS}", "csrf_token": csrf(client, "/simulator")})
     assert sent.status_code == 303
