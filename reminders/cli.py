@@ -336,7 +336,7 @@ def serve(
         if demo:
             from reminders.services.demo import seed_demo
 
-            typer.echo("seeding the demo clinic (eleven weeks played through; a few seconds)...", err=True)
+            typer.echo("seeding the demo clinic (eleven weeks played through, 10-20 s)", err=True)
             login = seed_demo(engine, now=now_utc())
             typer.echo(f"demo clinic {login.clinic}: open http://{host}:{port}/ and sign in as "
                        f"{login.email} (nurse) or {login.admin_email} (admin), password {login.password}")
