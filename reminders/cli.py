@@ -34,6 +34,20 @@ app.add_typer(staff_app, name="staff")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@app.callback()
+def _every_command() -> None:
+    """Every command logs through the redacting handler (warnings and errors only; the
+    long-running `serve` and `worker` log at INFO): nothing reaches stderr unredacted."""
+    import logging
+
+    from reminders import logs
+
+    try:
+        logs.configure(logging.WARNING)
+    except ValueError as exc:  # REMINDERS_LOG_FORMAT is neither text nor json
+        fail(str(exc))
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -323,9 +337,8 @@ def serve(
 
     from reminders import jobs
     from reminders.sms import gateway_from_settings
-    from reminders.web import create_app
-
     from reminders import logs
+    from reminders.web import create_app
 
     logs.configure()
     config = settings()
@@ -339,8 +352,10 @@ def serve(
         background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
         warm_up()
         try:
+            # uvicorn's loggers go through our redacting handler (log_config); no access
+            # log: query strings could carry phone numbers.
             uvicorn.run(create_app(config, engine=engine, gateway=gateway), host=host, port=port,
-                        log_level="info", access_log=False)  # access logs would carry phone numbers in query strings
+                        log_config=logs.uvicorn_log_config(), log_level="info", access_log=False)
         finally:
             if background is not None:
                 background.shutdown(wait=False)
@@ -362,9 +377,8 @@ def warm_up() -> None:
 def worker() -> None:
     """The periodic passes only (dispatch, follow-up, reconciliation); run as many as you like."""
     from reminders import jobs
-    from reminders.sms import gateway_from_settings
-
     from reminders import logs
+    from reminders.sms import gateway_from_settings
 
     logs.configure()
     config = settings()
