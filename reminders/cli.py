@@ -354,7 +354,8 @@ def serve(
         try:
             # uvicorn's loggers go through our redacting handler (log_config); no access
             # log: query strings could carry phone numbers.
-            uvicorn.run(create_app(config, engine=engine, gateway=gateway), host=host, port=port,
+            uvicorn.run(create_app(config, engine=engine, gateway=gateway, scheduler=scheduler),
+                        host=host, port=port,
                         log_config=logs.uvicorn_log_config(), log_level="info", access_log=False)
         finally:
             if background is not None:

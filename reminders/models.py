@@ -154,6 +154,10 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _when(default_factory=utcnow)
     status_changed_at: datetime | None = _when(default=None)
+    # inbound: the triage level of the reply (urgent, flag, ok, admin), kept when the
+    # body is erased (retention) and counted by /metrics.
+    triage_level: str | None = Field(default=None, max_length=8)
+    body_erased_at: datetime | None = _when(default=None)  # retention emptied `body`
 
 
 class QueueItem(SQLModel, table=True):
@@ -192,3 +196,15 @@ class AuditEvent(SQLModel, table=True):
     entity: str = Field(max_length=24)
     entity_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # ids, never phones or bodies
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    """One row per process running the periodic passes: its clock is alive when beat_at
+    is recent (/metrics, /healthz, `reminders heartbeat` for container healthchecks)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    process: str = Field(primary_key=True, max_length=128)  # host:pid
+    role: str = Field(max_length=16)  # serve | worker
+    started_at: datetime = _when()
+    beat_at: datetime = _when(index=True)

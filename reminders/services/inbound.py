@@ -125,6 +125,7 @@ def _process(session: Session, message: Message) -> None:
         patient.last_inbound_at = when
         session.add(patient)
     result = triage(message.body, language=patient.language)
+    message.triage_level = result.level  # kept after retention erases the body; /metrics
     _mark_answered(session, patient.id, when)
     audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=when, level=result.level, symptoms=list(result.symptoms))
