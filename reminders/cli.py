@@ -322,6 +322,53 @@ def import_csv(
         raise typer.Exit(1)
 
 
+# -- operations ------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Pre-flight checklist before going live; exit 1 when something must be fixed."""
+    from reminders.services import doctor as checklist
+
+    config = settings()
+    with database(config, upgrade=False) as engine:  # the doctor reports; it never migrates
+        checks = checklist.run(config, engine)
+    if as_json:
+        typer.echo(json.dumps([check.as_dict() for check in checks]))
+    else:
+        for check in checks:
+            typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                typer.echo(f"      fix: {check.fix}")
+        failed = sum(not check.ok for check in checks)
+        typer.echo(f"{len(checks) - failed} ok, {failed} to fix")
+    if any(not check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def heartbeat(
+    max_age: Annotated[int, typer.Option(help="Seconds a beat may be old.")] = 60,
+) -> None:
+    """Exit 0 when a scheduler on this host beat recently (a container healthcheck), else 1."""
+    import socket
+
+    from reminders.services import heartbeat as beats
+
+    config = settings()
+    with database(config, upgrade=False) as engine, session_scope(engine) as session:
+        last = beats.last_beat(session, host=socket.gethostname())
+    age = (now_utc() - last).total_seconds() if last else None
+    if age is None or age > max_age:
+        typer.echo("no recent scheduler heartbeat on this host" if age is None
+                   else f"last scheduler heartbeat {age:.0f} s ago", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"scheduler beat {age:.0f} s ago")
+
+
 # -- long-running processes ------------------------------------------------------------------
 
 @app.command()
