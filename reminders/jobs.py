@@ -19,7 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
 from reminders.db import session_scope
-from reminders.services import dispatch, followup, heartbeat, inbound, recovery
+from reminders.services import dispatch, followup, heartbeat, inbound, recovery, retention
 from reminders.services.outbox import SendOptions
 from reminders.sms.base import SmsGateway
 
@@ -57,6 +57,10 @@ def jobs(engine: sa.Engine, gateway: SmsGateway, settings: Settings, *,
         Job("followup", 60, lambda now: followup.run_once(engine, now=now)),
         Job("reconcile", 900, reconcile_pass),
     ]
+    if settings.retention_days:
+        days = settings.retention_days
+        found.append(Job("retention", 3600,
+                         lambda now: retention.erase_old_bodies(engine, now=now, days=days)))
     if spool:  # the spool is on this machine's disk: only processes that serve webhooks replay it
         found.append(Job("spool", 30, lambda now: recovery.replay_spool(engine, settings.spool_dir)))
     return found
