@@ -150,6 +150,7 @@ def configure(level: int = logging.INFO) -> None:
     Also the records that bypass logging otherwise: warnings, and exceptions that end a
     thread or the process (their default printer writes raw tracebacks to stderr).
     """
+    log_format()  # a bad REMINDERS_LOG_FORMAT fails here, in one line, not inside dictConfig
     logging.config.dictConfig(_dict_config(logging.getLevelName(level)))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught

@@ -61,3 +61,13 @@ def test_json_format_is_one_object_per_line_with_the_traceback_redacted():
     assert event["level"] == "ERROR" and event["message"] == "job failed for [phone]"
     assert "RuntimeError" in event["exc"] and "712345678" not in event["exc"]
     assert "ada@example.org" not in line
+
+
+def test_a_bad_log_format_is_one_line_and_exit_2():
+    from typer.testing import CliRunner
+
+    from reminders.cli import app
+
+    result = CliRunner().invoke(app, ["triage", "hi"], env={"REMINDERS_LOG_FORMAT": "xml"})
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: REMINDERS_LOG_FORMAT: must be text or json"
