@@ -129,7 +129,10 @@ class CheckIn(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_message_direction_status", "direction", "status"),)
+    __table_args__ = (
+        sa.Index("ix_message_direction_status", "direction", "status"),
+        sa.Index("ix_message_direction_triage_level", "direction", "triage_level"),  # /metrics
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)

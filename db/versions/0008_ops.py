@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('triage_level', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
         batch_op.add_column(sa.Column('body_erased_at', reminders.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_message_direction_triage_level', ['direction', 'triage_level'], unique=False)
     op.create_table('scheduler_heartbeat',
     sa.Column('process', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -35,5 +36,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scheduler_heartbeat_beat_at'))
     op.drop_table('scheduler_heartbeat')
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_direction_triage_level')
         batch_op.drop_column('body_erased_at')
         batch_op.drop_column('triage_level')

@@ -16,8 +16,6 @@ from sqlmodel import Session, select
 from reminders.models import CheckIn, Message, Patient, QueueItem
 from reminders.services import heartbeat
 
-SENT_STATUSES = ("queued", "accepted", "sending", "sent", "delivered", "undelivered", "read")
-
 
 @dataclass
 class Snapshot:
@@ -39,8 +37,11 @@ def snapshot(session: Session, now: datetime) -> Snapshot:
             select(Message.status, sa.func.count()).where(Message.direction == "outbound")
             .group_by(Message.status)).all():
         found.outbound_by_status[status] = count
-    found.sent = session.exec(select(sa.func.count()).where(
-        Message.direction == "outbound", Message.provider_sid.is_not(None))).one()  # type: ignore[union-attr]
+    # Outbound messages with a SID: every SID, minus the replies' (a reply always has one,
+    # Twilio's MessageSid). Two index-only counts instead of a scan of the message table.
+    all_sids = session.exec(select(sa.func.count(Message.provider_sid))).one()
+    replies = session.exec(select(sa.func.count()).where(Message.direction == "inbound")).one()
+    found.sent = all_sids - replies
     for level, count in session.exec(
             select(Message.triage_level, sa.func.count())
             .where(Message.direction == "inbound", Message.triage_level.is_not(None))  # type: ignore[union-attr]
