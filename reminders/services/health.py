@@ -43,7 +43,7 @@ def database_check(engine: sa.Engine) -> dict[str, Any]:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        return {"status": "down", "error": type(exc.orig or exc).__name__}
+        return {"status": "down", "error": type(getattr(exc, "orig", None) or exc).__name__}
     return {"status": "ok"}
 
 

@@ -73,7 +73,9 @@ FAULT_TRIGGERS = {
     ],
     "postgresql": [
         "CREATE OR REPLACE FUNCTION fault() RETURNS trigger AS $$ BEGIN "
-        "IF strpos(to_jsonb(NEW)::text, 'FAULT') > 0 THEN RAISE EXCEPTION 'injected fault'; END IF; "
+        "IF strpos(to_jsonb(NEW)::text, 'FAULT') > 0 THEN RAISE EXCEPTION 'injected fault' "
+        # like PostgreSQL's own constraint errors, the error text carries the row itself
+        "USING DETAIL = 'Failing row contains ' || to_jsonb(NEW)::text; END IF; "
         "RETURN NEW; END $$ LANGUAGE plpgsql",
         "CREATE TRIGGER fault_message BEFORE INSERT ON message FOR EACH ROW EXECUTE FUNCTION fault()",
         "CREATE TRIGGER fault_patient BEFORE INSERT ON patient FOR EACH ROW EXECUTE FUNCTION fault()",
@@ -148,7 +150,9 @@ def test_a_whole_run_with_faults_logs_no_phone_body_note_name_or_email(
         for statement in FAULT_TRIGGERS[dialect]:
             connection.exec_driver_sql(statement)
     port = _free_port()
-    env = reminders_env(database_url)
+    # One engine logs text, the other JSON: both formats go through the redaction.
+    log_format = "json" if dialect == "postgresql" else "text"
+    env = reminders_env(database_url, REMINDERS_LOG_FORMAT=log_format)
     logs: list[str] = []
     server = subprocess.Popen(
         [sys.executable, "-m", "reminders", "serve", "--port", str(port)], env=env, cwd=ROOT,
@@ -244,7 +248,11 @@ def test_a_whole_run_with_faults_logs_no_phone_body_note_name_or_email(
     leaks = [secret for secret in _secrets() if secret.lower() in capture.lower()]
     assert not leaks, f"found in the logs: {leaks}; see {tmp_path / 'capture.log'}"
     # And the redaction did not eat what an operator needs: times and levels survive.
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", capture)
+    assert re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d", capture)
+    if log_format == "json":  # every line, uvicorn's included, is one JSON event
+        lines = [line for line in capture.splitlines() if line and not line.startswith("--- ")]
+        events = [json.loads(line) for line in lines]
+        assert {"uvicorn.error", "reminders.services.outbox"} <= {event["logger"] for event in events}
 
 
 def test_json_logs_are_one_object_per_line_with_the_redaction(tmp_path):
