@@ -34,6 +34,20 @@ app.add_typer(staff_app, name="staff")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@app.callback()
+def _every_command() -> None:
+    """Every command logs through the redacting handler (warnings and errors only; the
+    long-running `serve` and `worker` log at INFO): nothing reaches stderr unredacted."""
+    import logging
+
+    from reminders import logs
+
+    try:
+        logs.configure(logging.WARNING)
+    except ValueError as exc:  # REMINDERS_LOG_FORMAT is neither text nor json
+        fail(str(exc))
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -311,6 +325,53 @@ def import_csv(
         raise typer.Exit(1)
 
 
+# -- operations ------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Pre-flight checklist before going live; exit 1 when something must be fixed."""
+    from reminders.services import doctor as checklist
+
+    config = settings()
+    with database(config, upgrade=False) as engine:  # the doctor reports; it never migrates
+        checks = checklist.run(config, engine)
+    if as_json:
+        typer.echo(json.dumps([check.as_dict() for check in checks]))
+    else:
+        for check in checks:
+            typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                typer.echo(f"      fix: {check.fix}")
+        failed = sum(not check.ok for check in checks)
+        typer.echo(f"{len(checks) - failed} ok, {failed} to fix")
+    if any(not check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def heartbeat(
+    max_age: Annotated[int, typer.Option(help="Seconds a beat may be old.")] = 60,
+) -> None:
+    """Exit 0 when a scheduler on this host beat recently (a container healthcheck), else 1."""
+    import socket
+
+    from reminders.services import heartbeat as beats
+
+    config = settings()
+    with database(config, upgrade=False) as engine, session_scope(engine) as session:
+        last = beats.last_beat(session, host=socket.gethostname())
+    age = (now_utc() - last).total_seconds() if last else None
+    if age is None or age > max_age:
+        typer.echo("no recent scheduler heartbeat on this host" if age is None
+                   else f"last scheduler heartbeat {age:.0f} s ago", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"scheduler beat {age:.0f} s ago")
+
+
 # -- long-running processes ------------------------------------------------------------------
 
 @app.command()
@@ -326,9 +387,8 @@ def serve(
 
     from reminders import jobs
     from reminders.sms import gateway_from_settings
-    from reminders.web import create_app
-
     from reminders import logs
+    from reminders.web import create_app
 
     logs.configure()
     config = settings()
@@ -346,8 +406,11 @@ def serve(
         background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
         warm_up()
         try:
-            uvicorn.run(create_app(config, engine=engine, gateway=gateway), host=host, port=port,
-                        log_level="info", access_log=False)  # access logs would carry phone numbers in query strings
+            # uvicorn's loggers go through our redacting handler (log_config); no access
+            # log: query strings could carry phone numbers.
+            uvicorn.run(create_app(config, engine=engine, gateway=gateway, scheduler=scheduler),
+                        host=host, port=port,
+                        log_config=logs.uvicorn_log_config(), log_level="info", access_log=False)
         finally:
             if background is not None:
                 background.shutdown(wait=False)
@@ -369,9 +432,8 @@ def warm_up() -> None:
 def worker() -> None:
     """The periodic passes only (dispatch, follow-up, reconciliation); run as many as you like."""
     from reminders import jobs
-    from reminders.sms import gateway_from_settings
-
     from reminders import logs
+    from reminders.sms import gateway_from_settings
 
     logs.configure()
     config = settings()

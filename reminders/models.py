@@ -129,7 +129,10 @@ class CheckIn(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_message_direction_status", "direction", "status"),)
+    __table_args__ = (
+        sa.Index("ix_message_direction_status", "direction", "status"),
+        sa.Index("ix_message_direction_triage_level", "direction", "triage_level"),  # /metrics
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
@@ -154,6 +157,10 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _when(default_factory=utcnow)
     status_changed_at: datetime | None = _when(default=None)
+    # inbound: the triage level of the reply (urgent, flag, ok, admin), kept when the
+    # body is erased (retention) and counted by /metrics.
+    triage_level: str | None = Field(default=None, max_length=8)
+    body_erased_at: datetime | None = _when(default=None)  # retention emptied `body`
 
 
 class QueueItem(SQLModel, table=True):
@@ -236,3 +243,15 @@ class TriageCorrection(SQLModel, table=True):
 # A patient's timeline reads their staff actions from the audit log by entity and id (and the
 # audit page filters by patient; triage corrections find a reply's triage event).
 sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    """One row per process running the periodic passes: its clock is alive when beat_at
+    is recent (/metrics, /healthz, `reminders heartbeat` for container healthchecks)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    process: str = Field(primary_key=True, max_length=128)  # host:pid
+    role: str = Field(max_length=16)  # serve | worker
+    started_at: datetime = _when()
+    beat_at: datetime = _when(index=True)
