@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reminders.config import Settings
 from reminders.db import create_db_engine, session_scope
-from reminders.errors import InputError, NotFound
+from reminders.errors import Forbidden, InputError, NotFound
 from reminders.services import audit
 from reminders.web.throttle import LoginThrottle
 
@@ -27,7 +28,7 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
 
         gateway = gateway_from_settings(settings)
     app.state.gateway = gateway
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(app.state.engine)
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
@@ -49,6 +50,20 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             await run_in_threadpool(record)
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        staff = getattr(request.state, "staff_ref", None)
+        if staff is not None:
+            email, clinic_id = staff
+
+            def record() -> None:  # its own transaction: the request's was rolled back
+                with session_scope(app.state.engine) as session:
+                    audit.record(session, email, "access.forbidden", "request", None,
+                                 clinic_id=clinic_id, path=request.url.path, action=exc.action)
+
+            await run_in_threadpool(record)
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
@@ -62,8 +77,14 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             connection.execute(sa.text("SELECT 1"))
         return {"status": "ok"}
 
-    from reminders.web import api, twilio_routes
+    from reminders.web import api, api_clinic, twilio_routes
 
     app.include_router(api.router)
+    app.include_router(api_clinic.router)
     app.include_router(twilio_routes.router)
+    if settings.trusted_proxy_list:
+        # X-Forwarded-For / -Proto are believed only from these peers (the reverse proxy);
+        # from anyone else they are ignored and the peer's address is the client's.
+        # `reminders serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
