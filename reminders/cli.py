@@ -326,8 +326,9 @@ def import_csv(
 ) -> None:
     """Enroll every good row of a CSV; report each bad row (row number and reason).
 
-    Exit 0 when every row was imported, 1 when some rows were refused (the good ones are
-    imported), 2 when the file itself cannot be used (nothing is imported).
+    Exit 0 when every row was imported or already enrolled (a re-run is safe: those are
+    reported unchanged), 1 when some rows were refused (the good ones are imported; a
+    number that opted out by STOP is refused), 2 when the file itself cannot be used.
     """
     from reminders.services.importer import import_rows, read_csv
 
@@ -339,7 +340,8 @@ def import_csv(
                                  progress=bar.update)
     for problem in report.problems:
         typer.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
-    typer.echo(json.dumps({"imported": report.imported, "refused": len(report.problems)}))
+    typer.echo(json.dumps({"imported": report.imported, "unchanged": report.unchanged,
+                           "refused": len(report.problems)}))
     if report.problems:
         raise typer.Exit(1)
 
