@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             def record() -> None:  # its own transaction: the request's was rolled back
                 with session_scope(app.state.engine) as session:
                     audit.record(session, email, "access.forbidden", "request", None,
-                                 clinic_id=clinic_id, path=request.url.path, action=exc.action)
+                                 clinic_id=clinic_id, path=request.url.path, needs=exc.action)
 
             await run_in_threadpool(record)
         return JSONResponse(status_code=403, content={"detail": str(exc)})
