@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -56,23 +56,29 @@ def get_current_staff(request: Request, token: Annotated[str, Depends(oauth2)],
 CurrentStaff = Annotated[Staff, Depends(get_current_staff)]
 
 
-class Require:
+def Require(action: str, current: Callable[..., Staff] = get_current_staff) -> Callable[..., Staff]:  # noqa: N802
     """`Depends(Require(action))`: the signed-in staff member, if their role may do `action`
-    (reminders/roles.py); otherwise Forbidden: 403, written to the audit log. Every API route and
-    staff page declares one, so a route without a role check is visible in review:
+    (reminders/roles.py); otherwise Forbidden: 403, written to the audit log (app.py).
+    Every API route declares one (a test fails otherwise); staff pages reuse it with
+    their own way of finding the signed-in member, e.g. `Require(QUEUE_WORK, current=...)`
+    with a cookie-session dependency that returns a Staff row:
 
-        @router.get("/patients/{patient_id}")
-        def read_patient(..., staff: Annotated[Staff, Depends(Require(PATIENT_READ))]): ...
+        @router.get("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_READ))])
     """
+    can("admin", action)  # an unknown action fails here, at import, not on a request
 
-    def __init__(self, action: str) -> None:
-        can("admin", action)  # an unknown action fails here, at import, not on a request
-        self.action = action
-
-    def __call__(self, staff: Annotated[Staff, Depends(get_current_staff)]) -> Staff:
-        if not can(staff.role, self.action):
-            raise Forbidden(self.action)  # app.py answers 403 and audits it
+    def require(request: Request, staff: Annotated[Staff, Depends(current)]) -> Staff:
+        if not can(staff.role, action):
+            request.state.staff_ref = (staff.email, staff.clinic_id)  # for the audit row
+            raise Forbidden(action)
         return staff
+
+    # Real objects, not the strings `from __future__ import annotations` leaves: FastAPI
+    # could not resolve the local `current` from a string.
+    require.__annotations__ = {"request": Request, "staff": Annotated[Staff, Depends(current)],
+                               "return": Staff}
+    require.required_action = action  # type: ignore[attr-defined]  # what the route test reads
+    return require
 
 
 # Usernames are emails (at most 254 characters); a NUL cannot be stored in PostgreSQL

@@ -19,7 +19,6 @@ from reminders.schemas import PatientCreate
 from reminders.services.clinics import add_staff
 from reminders.services.enroll import enroll
 from reminders.web import create_app
-from reminders.web.deps import Require
 from tests.web.conftest import PASSWORD, clinics, clock, gateway  # noqa: F401  (fixtures)
 
 from fastapi.testclient import TestClient
@@ -28,7 +27,8 @@ PUBLIC = {"/api/token"}  # signing in needs no role
 
 
 def _requires(dependant) -> set[str]:  # type: ignore[no-untyped-def]
-    found = {dependant.call.action} if isinstance(dependant.call, Require) else set()
+    action = getattr(dependant.call, "required_action", None)
+    found = {action} if action else set()
     for sub in dependant.dependencies:
         found |= _requires(sub)
     return found
@@ -171,3 +171,28 @@ def test_another_clinics_admin_gets_404_not_403(app_client, engine, clock):
     assert app_client.get(f"/api/patients/{patient_id}", headers=headers).status_code == 404
     assert app_client.patch(f"/api/patients/{patient_id}", headers=headers,
                             json={"status": "withdrawn"}).status_code == 404
+
+
+def test_require_works_with_another_way_of_signing_in(settings, engine, gateway, clinics):  # noqa: F811
+    """Staff pages (cookie sessions) reuse Require with their own `current` dependency."""
+    from fastapi import Depends
+
+    from reminders.models import Staff
+    from reminders.web.deps import Require
+
+    app = create_app(settings, engine=engine, gateway=gateway)
+
+    def page_staff() -> Staff:
+        return Staff(id=1, email="nurse@kib.example.org", password_hash="x", role="nurse", clinic_id=1)
+
+    @app.get("/page/settings", dependencies=[Depends(Require(CLINIC_MANAGE, current=page_staff))])
+    def settings_page() -> dict[str, str]:
+        return {"page": "settings"}
+
+    @app.get("/page/queue", dependencies=[Depends(Require(QUEUE_WORK, current=page_staff))])
+    def queue_page() -> dict[str, str]:
+        return {"page": "queue"}
+
+    with TestClient(app) as client:
+        assert client.get("/page/settings").status_code == 403
+        assert client.get("/page/queue").json() == {"page": "queue"}
