@@ -400,7 +400,7 @@ def demo_key(config: Settings) -> Settings:
 
     if config.secret_key != DEFAULT_SECRET_KEY:
         return config
-    return config.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    return config.model_copy(update={"secret_key": secrets.token_urlsafe(32), "old_secret_keys": ""})
 
 
 def warm_up() -> None:

@@ -145,6 +145,8 @@ class Settings(BaseSettings):
         if len(self.secret_key) < MIN_SERVING_KEY:
             raise SettingsError(f"REMINDERS_SECRET_KEY: must be at least {MIN_SERVING_KEY} "
                                 f"characters to serve (it has {len(self.secret_key)})")
+        if DEFAULT_SECRET_KEY in _split(self.old_secret_keys):
+            raise SettingsError("REMINDERS_OLD_SECRET_KEYS: the default key is public: remove it")
 
 
 def _split(value: str) -> list[str]:

@@ -71,6 +71,14 @@ def test_a_key_of_32_characters_passes_the_serving_check(settings):
     settings.model_copy(update={"secret_key": GOOD_KEY}).check_serving_key()
 
 
+def test_serve_refuses_the_default_key_among_the_old_ones(tmp_path):
+    env = env_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, REMINDERS_SECRET_KEY=GOOD_KEY,
+                  REMINDERS_OLD_SECRET_KEYS=f"an-older-key-0123456789,{DEFAULT_SECRET_KEY}")
+    result = run(["serve", "--port", "1", "--no-scheduler"], env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: REMINDERS_OLD_SECRET_KEYS: the default key is public: remove it"
+
+
 @pytest.fixture
 def app_for(engine, gateway, clock, clinics):  # type: ignore[no-untyped-def]
     def build(settings: Settings) -> TestClient:
