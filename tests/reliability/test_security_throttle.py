@@ -126,3 +126,20 @@ def test_served_process_ignores_forwarded_for_from_localhost(tmp_path):
     finally:
         stop(process)
     assert codes == [401] * MAX_FAILURES + [429]
+
+
+def test_huge_usernames_do_not_grow_the_web_process(settings, engine, gateway, clock, clinics):  # noqa: F811
+    """The reported attack: 200 failed logins with very long usernames grew the process by
+    hundreds of MB (each one kept as a throttle key). Now each is a 422, and nothing is kept."""
+    client = _app(settings, engine, gateway, clock)
+    for i in range(20):  # warm up the request path
+        _wrong(client, f"{i}" + "u" * 100_000)
+    gc.collect()
+    tracemalloc.start()
+    start, _ = tracemalloc.get_traced_memory()
+    codes = {_wrong(client, f"{i}" + "u" * 100_000) for i in range(200)}
+    gc.collect()
+    end, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert codes == {422}
+    assert end - start < 2_000_000, f"grew {end - start} bytes"  # 200 kept keys would be 20 MB
