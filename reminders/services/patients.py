@@ -31,7 +31,7 @@ def refuse_opted_out_number(session: Session, phone: str) -> None:
         select(Patient.id).where(Patient.phone == phone, Patient.status == "opted_out").limit(1)
     ).first()
     if opted_out is not None:
-        raise InputError("phone", f"this number was opted out by the patient (STOP); only the "
+        raise InputError("phone", "this number was opted out by the patient (STOP); only the "
                                   "patient can restart messages, by texting START")
 
 

@@ -1,4 +1,5 @@
-"""Dependencies as types, so routes read like sentences (SessionDep, CurrentStaff)."""
+"""Dependencies as types, so routes read like sentences (SessionDep, CurrentStaff), and
+the role check every route declares (Require)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from sqlmodel import Session
 
 from reminders.config import Settings
 from reminders.db import session_scope
+from reminders.errors import Forbidden
 from reminders.models import Staff
 from reminders.roles import can
 from reminders.security import MAX_PASSWORD, read_token
-from reminders.errors import Forbidden
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token")
 

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from reminders.db import session_scope
@@ -20,8 +21,6 @@ from reminders.services.clinics import add_staff
 from reminders.services.enroll import enroll
 from reminders.web import create_app
 from tests.web.conftest import PASSWORD, clinics, clock, gateway  # noqa: F401  (fixtures)
-
-from fastapi.testclient import TestClient
 
 PUBLIC = {"/api/token"}  # signing in needs no role
 

@@ -3,23 +3,22 @@ and webhook signing, rotation, and tokens that stop working server-side."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from reminders.config import DEFAULT_SECRET_KEY, Settings
-from reminders.db import session_scope
+from reminders.db import create_db_engine, session_scope
 from reminders.models import Staff
 from reminders.security import issue_token, read_token
 from reminders.web import create_app
 from tests.reliability.security_helpers import (
     GOOD_KEY, env_for, run, signed_post, start_server, stop,
 )
-from tests.web.conftest import PASSWORD, Clock, clinics, clock, gateway  # noqa: F401  (fixtures)
-
-from fastapi.testclient import TestClient
+from tests.web.conftest import PASSWORD, clinics, clock, gateway  # noqa: F401  (fixtures)
 
 TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "a" * 32,
           "TWILIO_FROM_NUMBER": "+15005550006", "REMINDERS_SMS_GATEWAY": "twilio"}
@@ -50,21 +49,15 @@ def test_demo_serves_without_a_key_but_never_with_the_public_one(tmp_path):
         assert good.status_code == 200
         token = good.json()["access_token"]
         assert httpx.get(base + "/api/queue", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        from datetime import datetime, timezone
-
-        with session_scope(_engine(tmp_path)) as session:
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'r.db'}")
+        with session_scope(engine) as session:
             staff = session.exec(select(Staff).where(Staff.email == email)).one()
             forged = issue_token(DEFAULT_SECRET_KEY, staff.id, datetime.now(timezone.utc))
+        engine.dispose()
         answer = httpx.get(base + "/api/queue", headers={"Authorization": f"Bearer {forged}"})
         assert answer.status_code == 401
     finally:
         stop(process)
-
-
-def _engine(tmp_path):  # type: ignore[no-untyped-def]
-    from reminders.db import create_db_engine
-
-    return create_db_engine(f"sqlite:///{tmp_path / 'r.db'}")
 
 
 def test_a_key_of_32_characters_passes_the_serving_check(settings):
