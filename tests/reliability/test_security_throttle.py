@@ -96,6 +96,7 @@ def test_memory_stays_flat_over_thousands_of_failed_logins(settings, engine, gat
     now = clock.now
     for i in range(200):  # warm caches (statement compilation, pools) before measuring
         throttle.failed((f"warm{i}@example.org", "198.51.100.1"), now)
+        throttle.retry_after((f"warm{i}@example.org", "198.51.100.1"), now)
     gc.collect()
     tracemalloc.start()
     start, _ = tracemalloc.get_traced_memory()
