@@ -166,6 +166,42 @@ def staff_add(
         typer.echo(f"staff {staff.email} added")
 
 
+@staff_app.command("revoke-tokens")
+@user_errors
+def staff_revoke_tokens(email: str) -> None:
+    """Sign a staff member out everywhere: every token issued so far stops working."""
+    from reminders.services.clinics import get_staff, revoke_tokens
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        staff = revoke_tokens(session, get_staff(session, email), actor="cli")
+        typer.echo(f"staff {staff.email}: every token issued so far is revoked")
+
+
+@staff_app.command("disable")
+@user_errors
+def staff_disable(email: str) -> None:
+    """Disable a staff account: no more sign-ins, and its tokens stop working at once."""
+    from reminders.services.clinics import disable_staff, get_staff
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        staff = disable_staff(session, get_staff(session, email), actor="cli")
+        typer.echo(f"staff {staff.email} disabled")
+
+
+@clinic_app.command("rename")
+@user_errors
+def clinic_rename(
+    code: str,
+    name: Annotated[str, typer.Option(help="Short neutral name patients see in every SMS.")],
+) -> None:
+    """Change the short name a clinic's messages carry."""
+    from reminders.services.clinics import get_clinic, update_clinic
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        clinic = update_clinic(session, get_clinic(session, code), actor="cli", name=name)
+        typer.echo(f"clinic {clinic.code} renamed")
+
+
 # -- patients ------------------------------------------------------------------------------
 
 @app.command()
@@ -305,9 +341,11 @@ def import_csv(
 ) -> None:
     """Enroll every good row of a CSV; report each bad row (row number and reason).
 
-    Exit 0 when every row was imported, 1 when some rows were refused (the good ones are
-    imported), 2 when the file itself cannot be used (nothing is imported). With
-    --dry-run nothing is written and "imported" counts the rows that would be.
+    Exit 0 when every row was imported or already enrolled (a re-run is safe: those are
+    reported unchanged), 1 when some rows were refused (the good ones are imported; a
+    number that opted out by STOP is refused), 2 when the file itself cannot be used
+    (nothing is imported). With --dry-run nothing is written and "imported" counts the
+    rows that would be.
     """
     from reminders.services.importer import import_rows, read_csv
 
@@ -319,7 +357,8 @@ def import_csv(
                                  progress=bar.update, dry_run=dry_run)
     for problem in report.problems:
         typer.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
-    summary = {"imported": report.imported, "refused": len(report.problems)}
+    summary = {"imported": report.imported, "unchanged": report.unchanged,
+               "refused": len(report.problems)}
     typer.echo(json.dumps({**summary, "dry_run": True} if dry_run else summary))
     if report.problems:
         raise typer.Exit(1)
@@ -392,6 +431,10 @@ def serve(
 
     logs.configure()
     config = settings()
+    if demo:
+        config = demo_key(config)
+    else:
+        config.check_serving_key()  # the default or a short key: one line, exit 2
     with database(config) as engine:
         if demo:
             from reminders.services.demo import seed_demo
@@ -407,13 +450,27 @@ def serve(
         warm_up()
         try:
             # uvicorn's loggers go through our redacting handler (log_config); no access
-            # log: query strings could carry phone numbers.
+            # log: query strings could carry phone numbers. proxy_headers=False: uvicorn would
+            # believe X-Forwarded-For from 127.0.0.1 by default; create_app believes it only
+            # from REMINDERS_TRUSTED_PROXIES.
             uvicorn.run(create_app(config, engine=engine, gateway=gateway, scheduler=scheduler),
-                        host=host, port=port,
-                        log_config=logs.uvicorn_log_config(), log_level="info", access_log=False)
+                        host=host, port=port, log_config=logs.uvicorn_log_config(),
+                        log_level="info", access_log=False, proxy_headers=False)
         finally:
             if background is not None:
                 background.shutdown(wait=False)
+
+
+def demo_key(config: Settings) -> Settings:
+    """`serve --demo` with the public default key signs with a random one instead: the demo
+    is for trying things, and its tokens must not be forgeable either."""
+    import secrets
+
+    from reminders.config import DEFAULT_SECRET_KEY
+
+    if config.secret_key != DEFAULT_SECRET_KEY:
+        return config
+    return config.model_copy(update={"secret_key": secrets.token_urlsafe(32), "old_secret_keys": ""})
 
 
 def warm_up() -> None:

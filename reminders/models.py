@@ -83,6 +83,9 @@ class Staff(SQLModel, table=True):
     clinic_id: int = Field(foreign_key="clinic.id", index=True)
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
+    # Staff tokens carry the version they were issued under: bumping it (revoke, disable)
+    # refuses every token issued before, server-side, on every process.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Patient(SQLModel, table=True):
@@ -255,3 +258,18 @@ class SchedulerHeartbeat(SQLModel, table=True):
     role: str = Field(max_length=16)  # serve | worker
     started_at: datetime = _when()
     beat_at: datetime = _when(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, for the throttle that every web process shares (web/throttle.py).
+
+    `key` is a hash of (username, client address): fixed size whatever the input, and no
+    email in the table. Rows older than the throttle's window are pruned as it goes.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    at: datetime = _when(index=True)
