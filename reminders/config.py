@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     dispatch_rate: float = Field(default=10.0, gt=0)  # messages per second per sender
     dispatch_concurrency: int = Field(default=4, ge=1, le=64)
     dispatch_batch: int = Field(default=200, ge=1, le=10_000)
+    # How long a claimed message may stay claimed or `sending` without its worker renewing
+    # the lease (database clock) before another worker takes it over. A live worker renews it.
+    send_lease_seconds: float = Field(default=300.0, gt=0)
 
     # Twilio's own names, without our prefix.
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

@@ -181,6 +181,11 @@ class TwilioGateway:
         self._lock = threading.Lock()
         self._http_clients: list[_RebasingHttpClient] = []
 
+    @property
+    def sender_key(self) -> str:
+        """Whose send rate the carrier limits (the shared rate is kept per sender)."""
+        return self.messaging_service_sid or self.from_number or self.account_sid
+
     # --- clients, one per thread ---------------------------------------------------
 
     def _client(self) -> Client:

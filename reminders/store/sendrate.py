@@ -1,0 +1,66 @@
+"""One send rate per sender, shared by every process, kept in the database.
+
+A carrier limits the sender (a number or a Messaging Service), not our process: two
+workers each sending at the rate would send twice too fast. The `send_rate` row of a
+sender holds the next free send slot on the database clock. A process reserves a small
+block of consecutive slots (one short transaction moves `next_slot_at` past them), then
+spaces its sends over those slots on its own monotonic clock: slots never overlap between
+processes, and a round trip buys several sends.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reminders.db import session_scope
+from reminders.models import SendRate
+from reminders.store.claims import db_now
+
+
+def reserve_slots(session, sender: str, count: int, interval: float) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    """Reserve `count` slots `interval` seconds apart; returns (first slot, database now)."""
+    clock = db_now(session)
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+    session.execute(insert(SendRate).values(sender=sender, next_slot_at=clock)
+                    .on_conflict_do_nothing(index_elements=["sender"]))
+    row = session.get(SendRate, sender, with_for_update=True, populate_existing=True)
+    start = max(row.next_slot_at, clock)
+    row.next_slot_at = start + timedelta(seconds=count * interval)
+    session.flush()
+    return start, clock
+
+
+class SharedRateLimiter:
+    """`wait()` returns when this process may make its next send; thread-safe."""
+
+    def __init__(self, engine: sa.Engine, sender: str, rate: float,
+                 block_seconds: float = 0.25) -> None:
+        self.engine = engine
+        self.sender = sender[:64]
+        self.interval = 1.0 / rate
+        # About a quarter second of slots per round trip, at least one.
+        self.block = max(1, min(200, math.floor(rate * block_seconds)))
+        self.slots: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            if not self.slots:
+                self._reserve()
+            slot = self.slots.popleft()
+        delay = slot - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def _reserve(self) -> None:
+        with session_scope(self.engine) as session:
+            start, clock = reserve_slots(session, self.sender, self.block, self.interval)
+        first = time.monotonic() + (start - clock).total_seconds()
+        self.slots.extend(first + i * self.interval for i in range(self.block))
