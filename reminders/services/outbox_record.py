@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST = timedelta(minutes=1)  # a transient failure waits this long, doubling each time
 RETRY_CAP = timedelta(hours=1)
-RETRY_WINDOW = timedelta(hours=12)  # for messages without a next check-in to beat
+MAX_RETRIES = 8  # for messages without a next check-in to beat
 LOOKUP_SPACING = timedelta(minutes=1)  # an unknown send is looked up after 2, 4, 8, ... minutes
 
 
@@ -71,9 +71,9 @@ def record_found(session: Session, message: Message, found: SentSms, now: dateti
     apply_early(session, now, [found.sid])
 
 
-def retry_deadline(session: Session, message: Message) -> datetime:
-    """A check-in is worth retrying until the patient's next check-in is due; anything
-    else for RETRY_WINDOW after it was written."""
+def worth_retrying(session: Session, message: Message, retry_at: datetime) -> bool:
+    """A check-in is worth retrying until the patient's next check-in is due; any other
+    message for MAX_RETRIES attempts (a few hours of backoff)."""
     if message.checkin_id:
         checkin = session.get(CheckIn, message.checkin_id)
         if checkin is not None:
@@ -82,8 +82,8 @@ def retry_deadline(session: Session, message: Message) -> datetime:
                 .where(CheckIn.patient_id == checkin.patient_id, CheckIn.due_at > checkin.due_at)
             ).scalar_one_or_none()
             if following is not None:
-                return following
-    return message.created_at + RETRY_WINDOW
+                return retry_at < following
+    return message.attempts < MAX_RETRIES
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -103,7 +103,7 @@ def record_failure(session: Session, message_id: int, outcome: SendError, now: d
         # Nothing went out (the gateway made sure): try again in a later pass, until the
         # patient's next check-in is due.
         retry_at = now + backoff(message.attempts, outcome.retry_after)
-        if retry_at < retry_deadline(session, message):
+        if worth_retrying(session, message, retry_at):
             message.status, message.next_attempt_at = "pending", retry_at
             counts["retrying"] += 1
             session.add(message)
