@@ -5,10 +5,10 @@ A pass, with one claim token and one lease (REMINDERS_SEND_LEASE_SECONDS, databa
    the provider (send_recovery.py: no transaction open while the provider is asked);
 2. claims batches of pending messages (`claimed`: most urgent first), holding routine
    ones back during quiet hours and cancelling those of patients who stopped;
-3. for each message: waits for a slot of the sender's shared rate, marks it `sending`
-   in one guarded UPDATE that checks the token and the lease (the fence: a worker whose
-   claim was taken over does not send), sends it, and hands the outcome to the recorder,
-   which writes SIDs as they return (outbox_record.py).
+3. for each message: marks it `sending` in one guarded UPDATE that checks the token and
+   the lease (the fence: a worker whose claim was taken over does not send), waits for a
+   slot of the sender's shared rate (store/sendrate.py), sends it, and hands the outcome
+   to the recorder, which writes SIDs as they return (outbox_record.py).
 A heartbeat thread renews the pass's leases while it runs, so a slow pass keeps its
 claims; a dead one loses them when the lease runs out.
 """
@@ -140,11 +140,14 @@ def send_pending(
         fenced = Counter[str]()
 
         def send(job: Job) -> None:
-            limiter.wait()
             with session_scope(engine) as session:
                 if not mark_sending(session, job.message_id, token, lease):
                     fenced["fenced"] += 1  # our claim was taken over: someone else sends it
                     return
+            # The slot comes after the fence: nothing (a database lock, say) stands between
+            # a slot and its send, so sends keep their spacing. The heartbeat keeps the
+            # lease of a row waiting here.
+            limiter.wait()
             try:
                 result = gateway.send(job.phone, job.body, status_callback=options.status_callback)
             except SendError as exc:
@@ -153,7 +156,10 @@ def send_pending(
                 recorder.put(job, result)
 
         try:
-            with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send") as pool:
+            # Each thread builds its provider client before its first slot, not during it.
+            warm = getattr(gateway, "warm", None)
+            with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send",
+                                    initializer=warm) as pool:
                 while True:
                     with session_scope(engine) as session:
                         claimed = claim_pending_messages(session, now, options.batch, worker,

@@ -203,6 +203,11 @@ class TwilioGateway:
             self._local.client = client
         return client
 
+    def warm(self) -> None:
+        """Build this thread's client now, with the modules its first request would import
+        (the library imports them lazily, under the import lock: threads would queue)."""
+        self._client().messages  # noqa: B018 (the attribute access does the imports)
+
     def _last_response(self) -> Response | None:
         client = getattr(self._local, "client", None)
         return client.http_client.last_response if client is not None else None

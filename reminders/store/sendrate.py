@@ -52,9 +52,14 @@ class SharedRateLimiter:
 
     def wait(self) -> None:
         with self.lock:
-            if not self.slots:
-                self._reserve()
-            slot = self.slots.popleft()
+            while True:
+                if not self.slots:
+                    self._reserve()
+                slot = self.slots.popleft()
+                # A slot missed by more than half an interval is dropped, not used late:
+                # used late it would crowd the next slots (maybe another process's).
+                if slot >= time.monotonic() - self.interval / 2:
+                    break
         delay = slot - time.monotonic()
         if delay > 0:
             time.sleep(delay)

@@ -3,8 +3,12 @@ test_at_most_once*.py; not a conftest, so other files in this folder are not aff
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 from collections.abc import Callable
 from datetime import date, datetime, timezone
 
@@ -98,3 +102,34 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
 def patient_phone(engine, patient_id: int) -> str:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
         return session.get(Patient, patient_id).phone
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def reminders_env(fake_twilio, tmp_path) -> Callable[..., dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Environment for a `reminders` subprocess: the real twilio client, the fake server."""
+
+    def env(database_url: str, **extra: str) -> dict[str, str]:
+        values = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
+        values.update({
+            "REMINDERS_DATABASE_URL": database_url,
+            "REMINDERS_SECRET_KEY": "test-secret-key-0123456789",
+            "REMINDERS_PUBLIC_URL": "https://reminders.example.org",
+            "REMINDERS_SMS_GATEWAY": "twilio",
+            "REMINDERS_TWILIO_API_BASE": fake_twilio.base_url,
+            "REMINDERS_SPOOL_DIR": str(tmp_path / "spool"),
+            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            **extra,
+        })
+        return values
+
+    return env
+
+
+def start_reminders(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "reminders", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
