@@ -42,6 +42,22 @@ def _can_be_sent(now: datetime) -> list[sa.ColumnElement[bool]]:
                    Patient.last_inbound_at < now - EXCHANGE_WINDOW)]
 
 
+def due_candidates(now: datetime, limit: int) -> sa.Select[tuple[int]]:
+    """Patients of the oldest due check-ins (a patient may appear more than once)."""
+    return (
+        sa.select(CheckIn.patient_id)
+        .join(Patient, Patient.id == CheckIn.patient_id)
+        .where(CheckIn.status == "planned", CheckIn.due_at <= now, *_can_be_sent(now))
+        .order_by(CheckIn.due_at)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+
+
+def checkins_of(patient_ids: list[int]) -> sa.Select[tuple[int, int, datetime, str]]:
+    return (sa.select(CheckIn.id, CheckIn.patient_id, CheckIn.due_at, CheckIn.status)
+            .where(CheckIn.patient_id.in_(patient_ids)))  # type: ignore[attr-defined]
+
+
 def claim_due_checkins(session: Session, now: datetime, limit: int) -> tuple[list[CheckIn], int]:
     """The newest due check-in of up to `limit` active patients, locked for this
     transaction, and how many older due check-ins of theirs were marked skipped (after an
@@ -51,39 +67,32 @@ def claim_due_checkins(session: Session, now: datetime, limit: int) -> tuple[lis
     (status, due_at) index, their patients are locked (SKIP LOCKED: another worker has
     them), then only those patients' due rows are read (patient_id index).
     """
-    candidates = session.execute(
-        sa.select(CheckIn.patient_id)
-        .join(Patient, Patient.id == CheckIn.patient_id)
-        .where(CheckIn.status == "planned", CheckIn.due_at <= now, *_can_be_sent(now))
-        .order_by(CheckIn.due_at)  # type: ignore[arg-type]
-        .limit(limit)
-    ).scalars().all()
-    if not candidates:
-        return [], 0
     # Lock the patients, not just the rows: another worker holding one of this patient's
     # rows must not make us believe an older row is the newest.
     locked = session.execute(
         sa.select(Patient.id)
-        .where(Patient.id.in_(set(candidates)), *_can_be_sent(now))  # type: ignore[union-attr]
+        .where(Patient.id.in_(due_candidates(now, limit).scalar_subquery()),  # type: ignore[union-attr]
+               *_can_be_sent(now))
         .with_for_update(skip_locked=True)
     ).scalars().all()
     if not locked:
         return [], 0
-    rows = session.exec(
-        select(CheckIn)
-        .where(CheckIn.patient_id.in_(locked), CheckIn.status == "planned",  # type: ignore[attr-defined]
-               CheckIn.due_at <= now)
-        .order_by(CheckIn.patient_id, CheckIn.due_at)  # type: ignore[arg-type]
-        .with_for_update()
-    ).all()
-    newest: dict[int, CheckIn] = {}
-    for row in rows:
-        newest[row.patient_id] = row  # ordered by due_at: the last one wins
-    older = [row.id for row in rows if newest[row.patient_id] is not row]
+    # All their check-ins by the patient_id index, sorted out here: with a filter on status
+    # and due_at too, SQLite prefers the (status, due_at) index and reads every due row.
+    rows = session.execute(checkins_of(locked)).all()
+    due = sorted((row for row in rows if row.status == "planned" and row.due_at <= now),
+                 key=lambda row: (row.patient_id, row.due_at))
+    newest_ids = {row.patient_id: row.id for row in due}  # the last, newest, wins
+    older = [row.id for row in due if newest_ids[row.patient_id] != row.id]
+    # By primary key only (a status condition would again lead SQLite to the wrong index);
+    # the patients are locked, so these rows are still planned.
     if older:
         session.execute(sa.update(CheckIn).where(CheckIn.id.in_(older))  # type: ignore[union-attr]
                         .values(status="skipped").execution_options(synchronize_session=False))
-    claimed = sorted(newest.values(), key=lambda c: c.due_at)
+    newest = session.exec(
+        select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update()  # type: ignore[union-attr]
+    ).all()
+    claimed = sorted(newest, key=lambda c: c.due_at)
     return claimed, len(older)
 
 
