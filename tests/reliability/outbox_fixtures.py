@@ -105,6 +105,9 @@ def patient_phone(engine, patient_id: int) -> str:  # type: ignore[no-untyped-de
 
 
 ROOT = Path(__file__).resolve().parents[2]
+# The source tree the `reminders` subprocesses run (default: this one). Pointing it at an
+# older tree (an export of main) shows what these attacks did before the fix.
+CODE_UNDER_TEST = Path(os.environ.get("REMINDERS_CODE_UNDER_TEST") or ROOT)
 
 
 @pytest.fixture
@@ -131,5 +134,5 @@ def reminders_env(fake_twilio, tmp_path) -> Callable[..., dict[str, str]]:  # ty
 
 
 def start_reminders(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "reminders", *args], env=env, cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "reminders", *args], env=env, cwd=CODE_UNDER_TEST,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,7 @@
 """Recovery asks the provider with no transaction open; one failing lookup settles one
 message; a send that timed out but reached Twilio is found later and recorded with its SID;
-the sends that stay unknown are listed for staff."""
+the sends that stay unknown keep the `unknown` status staff's "failed sends" list shows
+(services/send_problems.py on main) and are never re-sent."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from reminders.db import session_scope
 from reminders.models import CheckIn, Message
 from reminders.services import dispatch, status
 from reminders.services.outbox import SendOptions
-from reminders.services.sends import problem_sends
 from reminders.sms.base import GatewayError, SendError, SentSms
 from reminders.sms.twilio import TwilioGateway
 from reminders.store.claims import db_now
@@ -23,6 +23,13 @@ from tests.reliability.outbox_fixtures import (  # noqa: F401 (fixtures)
 )
 
 FAST = SendOptions(rate=1000)
+
+
+def problem_sends(session, clinic_id):  # type: ignore[no-untyped-def]
+    """What staff's failed-sends list selects (send_problems.PROBLEM_STATUSES)."""
+    return session.execute(sa.select(Message.id.label("message_id"), Message.kind, Message.status)
+                           .where(Message.clinic_id == clinic_id, Message.direction == "outbound",
+                                  Message.status.in_(("failed", "undelivered", "unknown")))).all()
 
 
 def strand(engine, patient_ids, status="sending"):  # type: ignore[no-untyped-def]
