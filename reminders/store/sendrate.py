@@ -51,18 +51,25 @@ class SharedRateLimiter:
         self.lock = threading.Lock()
 
     def wait(self) -> None:
+        # A slot missed by more than half an interval (a busy machine woke us late) is
+        # dropped, not used late: used late it would crowd the next slots, maybe another
+        # process's. So every send leaves within half an interval of its own slot.
+        while True:
+            slot = self._next_slot()
+            delay = slot - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if time.monotonic() <= slot + self.interval / 2:
+                return
+
+    def _next_slot(self) -> float:
         with self.lock:
             while True:
                 if not self.slots:
                     self._reserve()
                 slot = self.slots.popleft()
-                # A slot missed by more than half an interval is dropped, not used late:
-                # used late it would crowd the next slots (maybe another process's).
                 if slot >= time.monotonic() - self.interval / 2:
-                    break
-        delay = slot - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+                    return slot
 
     def _reserve(self) -> None:
         with session_scope(self.engine) as session:

@@ -44,6 +44,7 @@ def test_two_workers_together_keep_to_the_senders_rate(engine, database_url, mak
     print(f"rate={RATE}/s sent={len(moments)} in {span:.2f}s busiest 1s={busiest(moments, 1)}"
           f" busiest 2s={busiest(moments, 2)}")
     assert span >= (len(moments) - 1) / RATE - 0.1  # 40 sends at 10/s take 3.9 s, not 1.95 s
-    # One send of slack for jitter: each process turns database slots into its own
-    # monotonic clock, and each send then crosses the network.
-    assert busiest(moments, 1) <= RATE + 1
+    # Slack: one send because a send may leave up to half an interval after its slot,
+    # one for the network and the fake's threads on a loaded machine. (Before the shared
+    # rate, two processes sent 22 in their busiest second.)
+    assert busiest(moments, 1) <= RATE + 2
