@@ -5,10 +5,11 @@ A pass, with one claim token and one lease (REMINDERS_SEND_LEASE_SECONDS, databa
    the provider (send_recovery.py: no transaction open while the provider is asked);
 2. claims batches of pending messages (`claimed`: most urgent first), holding routine
    ones back during quiet hours and cancelling those of patients who stopped;
-3. for each message: marks it `sending` in one guarded UPDATE that checks the token and
-   the lease (the fence: a worker whose claim was taken over does not send), waits for a
-   slot of the sender's shared rate (store/sendrate.py), sends it, and hands the outcome
-   to the recorder, which writes SIDs as they return (outbox_record.py).
+3. marks a slice of them `sending` in one guarded UPDATE that checks the token and the
+   lease (the fence: a row whose claim was taken over is not returned, so this worker
+   does not send it), then for each: waits for a slot of the sender's shared rate
+   (store/sendrate.py), sends it, and hands the outcome to the recorder, which writes
+   SIDs as they return (outbox_record.py).
 A heartbeat thread renews the pass's leases while it runs, so a slow pass keeps its
 claims; a dead one loses them when the lease runs out.
 """
@@ -21,10 +22,11 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -39,6 +41,8 @@ from reminders.store.claims import claim_pending_messages, mark_sending, renew_l
 from reminders.store.sendrate import SharedRateLimiter
 
 log = logging.getLogger(__name__)
+
+SLICE_PER_THREAD = 4  # messages fenced per sending thread in one UPDATE
 
 
 def worker_name() -> str:
@@ -137,16 +141,10 @@ def send_pending(
             apply_early(session, now)  # callbacks that raced the recording of their SID
         limiter = SharedRateLimiter(engine, sender_key(gateway), options.rate)
         recorder = Recorder(engine, now, getattr(gateway, "simulated_final_status", None))
-        fenced = Counter[str]()
 
         def send(job: Job) -> None:
-            with session_scope(engine) as session:
-                if not mark_sending(session, job.message_id, token, lease):
-                    fenced["fenced"] += 1  # our claim was taken over: someone else sends it
-                    return
             # The slot comes after the fence: nothing (a database lock, say) stands between
-            # a slot and its send, so sends keep their spacing. The heartbeat keeps the
-            # lease of a row waiting here.
+            # a slot and its send, so sends keep their spacing.
             limiter.wait()
             try:
                 result = gateway.send(job.phone, job.body, status_callback=options.status_callback)
@@ -167,12 +165,33 @@ def send_pending(
                         jobs = _ready(session, claimed, now, counts)
                     if not claimed:
                         break
-                    list(pool.map(send, jobs))
+                    _send_in_slices(engine, pool, send, jobs, token, lease,
+                                    options.concurrency * SLICE_PER_THREAD, counts)
         finally:
             summary.add(recorder.close())
-        counts.update(fenced)
     summary.add(dict(counts))
     return summary
+
+
+def _send_in_slices(engine: sa.Engine, pool: ThreadPoolExecutor, send: Callable[[Job], None],
+                    jobs: list[Job], token: str, lease: timedelta, size: int,
+                    counts: Counter[str]) -> None:
+    """Fence a slice (one guarded UPDATE, one commit), hand its messages to the sending
+    threads, fence the next while they send; at most two slices in flight, so a row is
+    `sending` only shortly before its send (the heartbeat keeps its lease meanwhile)."""
+    in_flight: deque[list[Future[None]]] = deque()
+    for first in range(0, len(jobs), size):
+        piece = jobs[first:first + size]
+        with session_scope(engine) as session:
+            fenced = mark_sending(session, [job.message_id for job in piece], token, lease)
+        counts["fenced"] += len(piece) - len(fenced)  # taken over: someone else sends them
+        in_flight.append([pool.submit(send, job) for job in piece if job.message_id in fenced])
+        if len(in_flight) > 2:
+            for future in in_flight.popleft():
+                future.result()
+    for futures in in_flight:
+        for future in futures:
+            future.result()
 
 
 def _ready(session, claimed: list[Message], now: datetime, counts: Counter[str]) -> list[Job]:  # type: ignore[no-untyped-def]

@@ -135,18 +135,23 @@ def claim_pending_messages(session: Session, now: datetime, limit: int, worker: 
     return messages
 
 
-def mark_sending(session: Session, message_id: int, token: str, lease: timedelta) -> bool:
-    """The fence: `claimed` -> `sending` only for the holder of a live claim. False means
-    the claim was taken over (or ran out): do not send."""
+def mark_sending(session: Session, message_ids: list[int], token: str,
+                 lease: timedelta) -> set[int]:
+    """The fence: `claimed` -> `sending`, in one guarded UPDATE, only for the rows this
+    token still holds with a live lease. Returns those ids; any other was taken over (or
+    its lease ran out): do not send it."""
+    if not message_ids:
+        return set()
     clock = db_now(session)
     result = session.execute(
         sa.update(Message)
-        .where(Message.id == message_id, Message.claim_token == token,
+        .where(Message.id.in_(message_ids), Message.claim_token == token,  # type: ignore[union-attr]
                Message.status == "claimed", Message.lease_until > clock)  # type: ignore[operator]
         .values(status="sending", lease_until=clock + lease, attempts=Message.attempts + 1)
+        .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return set(result.scalars().all())
 
 
 def renew_leases(session: Session, token: str, lease: timedelta) -> int:

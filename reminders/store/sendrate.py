@@ -47,19 +47,23 @@ class SharedRateLimiter:
         self.interval = 1.0 / rate
         # About a quarter second of slots per round trip, at least one.
         self.block = max(1, min(200, math.floor(rate * block_seconds)))
+        # How late a slot may still be used: half an interval, but at least 50 ms (at high
+        # rates a few microseconds would throw away nearly every slot). A late slot adds at
+        # most rate * tolerance sends to a second: half a send, or 5% at high rates.
+        self.tolerance = max(self.interval / 2, 0.05)
         self.slots: deque[float] = deque()
         self.lock = threading.Lock()
 
     def wait(self) -> None:
-        # A slot missed by more than half an interval (a busy machine woke us late) is
-        # dropped, not used late: used late it would crowd the next slots, maybe another
-        # process's. So every send leaves within half an interval of its own slot.
+        # A slot missed by more than `tolerance` (a busy machine woke us late) is dropped,
+        # not used late: used late it would crowd the next slots, maybe another process's.
+        # So every send leaves within `tolerance` of its own slot.
         while True:
             slot = self._next_slot()
             delay = slot - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            if time.monotonic() <= slot + self.interval / 2:
+            if time.monotonic() <= slot + self.tolerance:
                 return
 
     def _next_slot(self) -> float:
@@ -68,7 +72,7 @@ class SharedRateLimiter:
                 if not self.slots:
                     self._reserve()
                 slot = self.slots.popleft()
-                if slot >= time.monotonic() - self.interval / 2:
+                if slot >= time.monotonic() - self.tolerance:
                     return slot
 
     def _reserve(self) -> None:

@@ -27,7 +27,7 @@ def claim(engine, worker, now=DUE):  # type: ignore[no-untyped-def]
 
 def fence(engine, message_id, token) -> bool:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
-        return mark_sending(session, message_id, token, LEASE)
+        return mark_sending(session, [message_id], token, LEASE) == {message_id}
 
 
 def test_a_claim_taken_over_is_never_marked_sending_by_its_first_holder(engine, make_patient):
