@@ -29,7 +29,7 @@ OUTCOMES = ("reached_well", "advised_visit", "referred", "iris_suspected", "othe
 STAFF_ROLES = ("nurse", "clinician", "admin")
 
 # Outbox order: an on-call alert first, answers to patients next, routine messages last.
-OUTBOX_PRIORITY = {"alert": 0, "answer": 1}
+OUTBOX_PRIORITY = {"alert": 0, "answer": 1, "danger_question": 1}
 ROUTINE_PRIORITY = 5
 
 
