@@ -20,7 +20,7 @@ from reminders.models import ROUTINE_PRIORITY, CheckIn, Clinic, Message, Patient
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
-from reminders.store.claims import EXCHANGE_WINDOW, claim_due_checkins
+from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due
 
 
 def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) -> dict[str, int]:
@@ -29,7 +29,7 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) ->
     protocol = protocols.load_protocol()
     while True:
         with session_scope(engine) as session:
-            claimed, superseded = claim_due_checkins(session, now, batch)
+            claimed, superseded = claim_newest_due(session, now, batch)
             if not claimed:
                 break
             skipped += superseded

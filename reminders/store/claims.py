@@ -58,7 +58,12 @@ def checkins_of(patient_ids: list[int]) -> sa.Select[tuple[int, int, datetime, s
             .where(CheckIn.patient_id.in_(patient_ids)))  # type: ignore[attr-defined]
 
 
-def claim_due_checkins(session: Session, now: datetime, limit: int) -> tuple[list[CheckIn], int]:
+def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[CheckIn]:
+    """The newest due check-in of up to `limit` active patients (see `claim_newest_due`)."""
+    return claim_newest_due(session, now, limit)[0]
+
+
+def claim_newest_due(session: Session, now: datetime, limit: int) -> tuple[list[CheckIn], int]:
     """The newest due check-in of up to `limit` active patients, locked for this
     transaction, and how many older due check-ins of theirs were marked skipped (after an
     outage only the newest is sent).

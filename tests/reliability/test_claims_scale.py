@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from reminders.db import session_scope
 from reminders.models import CheckIn, Clinic, Patient
-from reminders.store.claims import checkins_of, claim_due_checkins, due_candidates
+from reminders.store.claims import checkins_of, claim_newest_due, due_candidates
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ def test_claiming_due_checkins_reads_an_index_not_every_patient(engine):
     assert "ix_checkin_patient_id" in per_patient, per_patient
     with session_scope(engine) as session:
         began = time.perf_counter()
-        claimed, skipped = claim_due_checkins(session, NOW, 200)
+        claimed, skipped = claim_newest_due(session, NOW, 200)
         elapsed = time.perf_counter() - began
         days = {c.day for c in claimed}
         session.rollback()
