@@ -42,7 +42,7 @@ from reminders.store.sendrate import SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
-SLICE_PER_THREAD = 4  # messages fenced per sending thread in one UPDATE
+SLICE_SECONDS = 0.5  # a slice of messages fenced in one UPDATE is about this long to send
 
 
 def worker_name() -> str:
@@ -166,18 +166,26 @@ def send_pending(
                     if not claimed:
                         break
                     _send_in_slices(engine, pool, send, jobs, token, lease,
-                                    options.concurrency * SLICE_PER_THREAD, counts)
+                                    slice_size(options), counts)
         finally:
             summary.add(recorder.close())
     summary.add(dict(counts))
     return summary
 
 
+def slice_size(options: SendOptions) -> int:
+    """Messages fenced per UPDATE: about SLICE_SECONDS of sending at the sender's rate
+    (few commits at high rates; at low rates few rows wait `sending` for their slot, which
+    a crash would leave for recovery to look up), one to sixteen per thread."""
+    by_rate = int(options.rate * SLICE_SECONDS)
+    return max(options.concurrency, min(by_rate, options.concurrency * 16))
+
+
 def _send_in_slices(engine: sa.Engine, pool: ThreadPoolExecutor, send: Callable[[Job], None],
                     jobs: list[Job], token: str, lease: timedelta, size: int,
                     counts: Counter[str]) -> None:
     """Fence a slice (one guarded UPDATE, one commit), hand its messages to the sending
-    threads, fence the next while they send; at most two slices in flight, so a row is
+    threads, fence the next while they send; at most three slices in flight, so a row is
     `sending` only shortly before its send (the heartbeat keeps its lease meanwhile)."""
     in_flight: deque[list[Future[None]]] = deque()
     for first in range(0, len(jobs), size):
@@ -186,7 +194,7 @@ def _send_in_slices(engine: sa.Engine, pool: ThreadPoolExecutor, send: Callable[
             fenced = mark_sending(session, [job.message_id for job in piece], token, lease)
         counts["fenced"] += len(piece) - len(fenced)  # taken over: someone else sends them
         in_flight.append([pool.submit(send, job) for job in piece if job.message_id in fenced])
-        if len(in_flight) > 2:
+        if len(in_flight) > 3:
             for future in in_flight.popleft():
                 future.result()
     for futures in in_flight:

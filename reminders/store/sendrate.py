@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -45,13 +44,16 @@ class SharedRateLimiter:
         self.engine = engine
         self.sender = sender[:64]
         self.interval = 1.0 / rate
-        # About a quarter second of slots per round trip, at least one.
-        self.block = max(1, min(200, math.floor(rate * block_seconds)))
+        # About a quarter second of slots per round trip, at least one. (At a rate far
+        # above what one process sends, most of a block goes unused: no harm, and still
+        # few round trips.)
+        self.block = max(1, math.floor(rate * block_seconds))
         # How late a slot may still be used: half an interval, but at least 50 ms (at high
         # rates a few microseconds would throw away nearly every slot). A late slot adds at
         # most rate * tolerance sends to a second: half a send, or 5% at high rates.
         self.tolerance = max(self.interval / 2, 0.05)
-        self.slots: deque[float] = deque()
+        # The reserved block: slot i is at first + i * interval (monotonic clock).
+        self.first, self.count, self.index = 0.0, 0, 0
         self.lock = threading.Lock()
 
     def wait(self) -> None:
@@ -69,14 +71,16 @@ class SharedRateLimiter:
     def _next_slot(self) -> float:
         with self.lock:
             while True:
-                if not self.slots:
+                if self.index >= self.count:
                     self._reserve()
-                slot = self.slots.popleft()
-                if slot >= time.monotonic() - self.tolerance:
-                    return slot
+                late = (time.monotonic() - self.tolerance - self.first) / self.interval
+                self.index = max(self.index, math.ceil(late))
+                if self.index < self.count:
+                    self.index += 1
+                    return self.first + (self.index - 1) * self.interval
 
     def _reserve(self) -> None:
         with session_scope(self.engine) as session:
             start, clock = reserve_slots(session, self.sender, self.block, self.interval)
-        first = time.monotonic() + (start - clock).total_seconds()
-        self.slots.extend(first + i * self.interval for i in range(self.block))
+        self.first = time.monotonic() + (start - clock).total_seconds()
+        self.count, self.index = self.block, 0
