@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     ok_review_rate: float = Field(default=0.05, ge=0, le=1)
     # Message bodies older than this many days are erased (None: kept; services/retention.py).
     retention_days: int | None = Field(default=None, ge=1)
+    # How long a claimed message may stay claimed or `sending` without its worker renewing
+    # the lease (database clock) before another worker takes it over. A live worker renews it.
+    send_lease_seconds: float = Field(default=300.0, gt=0)
 
     # Twilio's own names, without our prefix.
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

@@ -28,6 +28,15 @@ QUEUE_STATUSES = ("open", "claimed", "resolved")
 OUTCOMES = ("reached_well", "advised_visit", "referred", "iris_suspected", "other_cause", "unreachable")
 STAFF_ROLES = ("nurse", "clinician", "admin")
 
+# Outbox order: an on-call alert first, answers to patients next, routine messages last.
+OUTBOX_PRIORITY = {"alert": 0, "answer": 1, "danger_question": 1}
+ROUTINE_PRIORITY = 5
+
+
+def priority_of(kind: str | None) -> int:
+    return OUTBOX_PRIORITY.get(kind or "", ROUTINE_PRIORITY)
+
+
 # Queue order: the most urgent first (higher rank), then the oldest.
 LEVEL_RANK = {"urgent": 4, "flag": 3, "no_response": 2, "admin": 1}
 
@@ -135,6 +144,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_message_direction_status", "direction", "status"),
         sa.Index("ix_message_direction_triage_level", "direction", "triage_level"),  # /metrics
+        # The outbox claim: pending rows, most urgent first, then oldest.
+        sa.Index("ix_message_status_priority_id", "status", "priority", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -164,6 +175,16 @@ class Message(SQLModel, table=True):
     # body is erased (retention) and counted by /metrics.
     triage_level: str | None = Field(default=None, max_length=8)
     body_erased_at: datetime | None = _when(default=None)  # retention emptied `body`
+    # Fencing: the claim a sender holds. Only the holder of this token may mark the row
+    # `sending`, and only while `lease_until` (database clock) has not passed.
+    claim_token: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = _when(default=None)
+    # Lower goes first: staff alerts, then answers to patients, then routine messages.
+    priority: int | None = Field(default=None, nullable=False, sa_column_kwargs={
+        "default": lambda context: priority_of(context.get_current_parameters().get("kind")),
+        "server_default": str(ROUTINE_PRIORITY)})
+    next_attempt_at: datetime | None = _when(default=None)  # transient failure: try again then
+    lookups: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # provider asks
 
 
 class QueueItem(SQLModel, table=True):
@@ -273,3 +294,27 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64)
     at: datetime = _when(index=True)
+
+
+class EarlyStatus(SQLModel, table=True):
+    """A delivery status callback that arrived before its message's SID was recorded
+    (Twilio can answer the callback before our send has returned): kept, applied when the
+    SID is recorded."""
+
+    __tablename__ = "early_status"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sid: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=16)
+    error_code: int | None = None
+    received_at: datetime = _when()
+
+
+class SendRate(SQLModel, table=True):
+    """One row per sender: the next free send slot on the database clock, shared by every
+    process, so all workers together keep to the sender's rate."""
+
+    __tablename__ = "send_rate"
+
+    sender: str = Field(max_length=64, primary_key=True)
+    next_slot_at: datetime = _when()

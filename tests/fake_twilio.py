@@ -406,6 +406,11 @@ class FakeTwilio:
             }
         return sid
 
+    def reset_injections(self) -> None:
+        """Forget the failures and delays still waiting (fail_next, delay_next)."""
+        with self._lock:
+            self._injections.clear()
+
     def reject_number(self, to: str, code: int = 21610, status: int = 400) -> None:
         """Refuse every create to `to` with this Twilio error (21610, 21211, 21614, ...)."""
         with self._lock:
