@@ -38,7 +38,7 @@ from reminders.services.queue import open_or_join
 
 ANSWER_WINDOW = timedelta(hours=24)
 # The patient has not received the question (yet): a reply cannot be its answer.
-NOT_RECEIVED = ("pending", "cancelled", "failed", "undelivered")
+NOT_RECEIVED = ("pending", "claimed", "cancelled", "failed", "undelivered")
 KIND_QUESTION, KIND_ANSWER = "danger_question", "danger_answer"
 YES_TAG = "danger_signs"  # on the item: the patient said yes to the danger-sign question
 
@@ -81,10 +81,16 @@ def cancel_pending(session: Session, item: QueueItem, now: datetime) -> None:
 
 
 def open_question(session: Session, patient_id: int, at: datetime) -> QueueItem | None:
-    """The item whose danger-sign question a reply arriving `at` answers, if any."""
+    """The item whose danger-sign question a reply arriving `at` answers, if any.
+
+    Times here are business times (the pass's `now`), never the outbox's claim stamps,
+    which are on the database clock: the question counts as asked when it was written,
+    or when quiet hours let it go (`send_after`), and it must have been sent since.
+    """
+    asked = sa.func.coalesce(Message.send_after, QueueItem.danger_asked_at)
     newer_checkin = (
         select(CheckIn.id)
-        .where(CheckIn.patient_id == patient_id, CheckIn.sent_at > Message.claimed_at,
+        .where(CheckIn.patient_id == patient_id, CheckIn.sent_at > asked,
                CheckIn.sent_at <= at)  # type: ignore[operator]
         .exists()
     )
@@ -95,9 +101,9 @@ def open_question(session: Session, patient_id: int, at: datetime) -> QueueItem 
                QueueItem.status.in_(("open", "claimed")),  # type: ignore[attr-defined]
                QueueItem.danger_answer.is_(None),  # type: ignore[union-attr]
                Message.status.not_in(NOT_RECEIVED),  # type: ignore[attr-defined]
-               Message.claimed_at <= at, Message.claimed_at > at - ANSWER_WINDOW,  # type: ignore[operator]
+               asked <= at, asked > at - ANSWER_WINDOW,
                ~newer_checkin)
-        .order_by(Message.claimed_at.desc())  # type: ignore[attr-defined]
+        .order_by(asked.desc())
         .limit(1)
     ).first()
 
