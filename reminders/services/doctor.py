@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from reminders.config import Settings
+from reminders.config import DEFAULT_SECRET_KEY, Settings
 from reminders.disclosure import disclosing_words
 from reminders.models import Clinic, Patient
 from reminders.services.health import QUARANTINE, spool_counts
@@ -96,6 +96,13 @@ def secret_keys(settings: Settings) -> list[Check]:
     found = []
     for name, field in type(settings).model_fields.items():
         if not any(word in name for word in ("secret", "key")) or name.startswith("twilio_"):
+            continue
+        if name == "old_secret_keys":
+            # Optional: keys still accepted after a rotation (they may be short: that is why
+            # they were rotated). Only the public default must never be among them.
+            if DEFAULT_SECRET_KEY in [k.strip() for k in settings.old_secret_keys.split(",")]:
+                found.append(Check("REMINDERS_OLD_SECRET_KEYS", False, "lists a development default",
+                                   "remove it: anyone can sign with a published key"))
             continue
         value = getattr(settings, name)
         if not isinstance(value, (str, type(None))):

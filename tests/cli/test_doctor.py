@@ -180,3 +180,15 @@ def test_a_quarantined_spool_file_must_be_dealt_with(ready):
     (settings.spool_dir / "quarantine" / "SM1.json").write_text("{}")
     check = _failed(doctor.run(settings, engine))["spool quarantine"]
     assert "1 file" in check.detail and "runbook" in check.fix
+
+
+def test_old_keys_are_optional_but_never_the_public_default() -> None:
+    from reminders.config import DEFAULT_SECRET_KEY, Settings
+    from reminders.services.doctor import secret_keys
+
+    good = Settings(secret_key="k" * 40)
+    assert all(check.ok for check in secret_keys(good))
+    rotated = Settings(secret_key="k" * 40, old_secret_keys="short-old-key-1234")
+    assert all(check.ok for check in secret_keys(rotated))
+    leaked = Settings.model_construct(secret_key="k" * 40, old_secret_keys=f"x,{DEFAULT_SECRET_KEY}")
+    assert [c.name for c in secret_keys(leaked) if not c.ok] == ["REMINDERS_OLD_SECRET_KEYS"]

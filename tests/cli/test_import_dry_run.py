@@ -17,7 +17,7 @@ def test_a_dry_run_reports_and_writes_nothing(cli, kibera, engine, tmp_path):
     result = cli("import", str(path), "--clinic", "KIB", "--dry-run")
     assert result.exit_code == 1
     assert "row 3: phone:" in result.output
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": 1, "refused": 1, "dry_run": True}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": 1, "unchanged": 0, "refused": 1, "dry_run": True}
     assert snapshot(engine) == before
     assert cli("import", str(path), "--clinic", "KIB").exit_code == 1  # the real run imports the good row
     assert len(snapshot(engine)["patient"]) == 1
