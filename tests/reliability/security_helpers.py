@@ -35,7 +35,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+def start_server(args: list[str], env: dict[str, str],
+                 wait: float = 60) -> tuple[subprocess.Popen[str], str]:
     """`reminders serve ...` on a free port; returns the process and its base URL once
     /healthz answers (or fails with the server's output)."""
     port = free_port()
@@ -43,7 +44,7 @@ def start_server(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen
                                 "--no-scheduler", *args], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"server exited {process.returncode}: {process.stderr.read()}")

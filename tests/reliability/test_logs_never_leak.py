@@ -252,7 +252,9 @@ def test_a_whole_run_with_faults_logs_no_phone_body_note_name_or_email(
     if log_format == "json":  # every line, uvicorn's included, is one JSON event
         lines = [line for line in capture.splitlines() if line and not line.startswith("--- ")]
         events = [json.loads(line) for line in lines]
-        assert {"uvicorn.error", "reminders.services.outbox"} <= {event["logger"] for event in events}
+        loggers = {event["logger"] for event in events}
+        assert "uvicorn.error" in loggers  # the server's own lines
+        assert any(name.startswith("reminders.services.outbox") for name in loggers)  # the failing sends
 
 
 def test_json_logs_are_one_object_per_line_with_the_redaction(tmp_path):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -41,10 +43,13 @@ def test_serve_refuses_a_public_or_short_key(tmp_path, key, gateway_env):
 @pytest.mark.slow
 def test_demo_serves_without_a_key_but_never_with_the_public_one(tmp_path):
     env = env_for(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)  # no REMINDERS_SECRET_KEY
-    process, base = start_server(["--demo"], env)
+    process, base = start_server(["--demo"], env, wait=240)  # the demo plays 11 weeks first
     try:
-        banner = process.stdout.readline()  # "demo clinic DEMO: sign in as EMAIL / PASSWORD"
-        email, password = banner.strip().split("sign in as ")[1].split(" / ")
+        # "demo clinic DEMO: open URL and sign in as EMAIL (nurse) or EMAIL (admin), password PASSWORD"
+        banner = process.stdout.readline()
+        found = re.search(r"sign in as (\S+) \(nurse\).*password (\S+)", banner)
+        assert found, banner
+        email, password = found.groups()
         good = httpx.post(base + "/api/token", data={"username": email, "password": password})
         assert good.status_code == 200
         token = good.json()["access_token"]
