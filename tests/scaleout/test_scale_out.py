@@ -11,8 +11,8 @@ The design, and where the concurrency is:
 - 2,000 patients are enrolled through the API (POST /api/token, POST /api/patients),
   alternating between web0 and web1, eight requests in flight at a time. Their plan
   starts today, so every check-in is due in the (real) future.
-- The 8 weeks are simulated through the service's `now`: at each step T (days 3, 14, 28,
-  42 and 59 of the plan), one `reminders followup --now T`, then TWO `reminders dispatch
+- The 8 weeks are simulated through the service's `now`: at each step T (days 3, 21, 40
+  and 59 of the plan), one `reminders followup --now T`, then TWO `reminders dispatch
   --now T` processes at once, racing each other for the same due check-ins and racing
   the four real-clock schedulers for the same outbox rows (a check-in message written
   by a dispatch pass has no `send_after`, so any process's outbox may take it). While
@@ -24,7 +24,7 @@ The design, and where the concurrency is:
 - Fewer steps than check-in days keeps the run in minutes on 2 cores, not the
   guarantees: at each step only a patient's newest due check-in is sent and the older
   ones become `skipped` (the outage rule), so each patient who stays in gets exactly
-  five check-ins, which the test counts.
+  four check-ins (days 3, 21, 35 and 56), which the test counts.
 - Replies at every level go to patients who speak English (one in five), a different
   group at each step: urgent ("I cannot breathe"), flag ("2"), ok ("1"), admin ("6")
   while dispatch runs, then STOP once the step is quiet, so "nothing after STOP" is
@@ -67,18 +67,25 @@ from tests.scaleout.harness import (
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 
 PATIENTS = 2000
-STEPS = (3, 14, 28, 42, 59)  # plan days; the last is past day 56 + the 48 h to answer
+STEPS = (3, 21, 40, 59)  # plan days; the last is past day 56 + the 48 h to answer
 SETTLE_DAY = 61  # a last follow-up and dispatch: completions and what was held
 ZONE = ZoneInfo("Africa/Nairobi")
 ONCALL, BACKUP = "+254700000002", "+254700000003"
 EMAIL, PASSWORD = "nurse@example.org", "scale-out-Pa55word!"
 TEXTS = {"urgent": "I cannot breathe", "flag": "2", "ok": "1", "admin": "6"}
-PER_STEP = {"urgent": 10, "flag": 20, "ok": 30, "admin": 10, "stop": 10}
+PER_STEP = {"urgent": 12, "flag": 25, "ok": 38, "admin": 13, "stop": 12}  # 100 a step
 SYMPTOM = {"urgent": "breathing", "flag": "fever", "admin": "call_request"}
 
 
 def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(postgres_url, tmp_path):
     started = time.monotonic()
+    late: list[str] = []
+    laps: dict[str, float] = {}
+    mark = [started]
+
+    def lap(name: str) -> None:
+        laps[name] = round(time.monotonic() - mark[0], 1)
+        mark[0] = time.monotonic()
     engine = create_db_engine(postgres_url)
     _truncate(engine)
     with session_scope(engine) as session:
@@ -103,11 +110,21 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                 procs.start(f"worker{i}", ["worker"])
             for web in webs:
                 wait_healthy(web, procs.check_alive)
+            lap("start")
 
             phones = enroll_all(http, webs, art_start.isoformat())
             with session_scope(engine) as session:
                 patient_of = {p.phone: p.id for p in session.exec(select(Patient))}
-            assert sorted(patient_of) == sorted(phones)
+            # A 201 means committed: the patient is there the moment the answer arrives.
+            # (Recorded, not raised at once, so one run shows every broken promise.)
+            if sorted(patient_of) != sorted(phones):
+                late.append(f"{len(set(phones) - set(patient_of))} patients answered 201 "
+                            "were not yet in the database")
+                wait_for("every enrolled patient committed", lambda: patient_count(engine) == PATIENTS,
+                         30, procs.check_alive)
+                with session_scope(engine) as session:
+                    patient_of = {p.phone: p.id for p in session.exec(select(Patient))}
+            lap("enroll")
             english = [phone for i, phone in enumerate(phones) if i % 5 == 0]
             groups = iter(english)
             replies: dict[str, tuple[str, str]] = {}  # sid -> (phone, level)
@@ -126,6 +143,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                 for j, process in enumerate(dispatchers):
                     procs.finish(f"dispatch{step}.{j}", process)
                 drain(engine, procs)
+                lap(f"day{day}")
                 check_replies(engine, sent_now, patient_of, before)
 
                 baseline = max((s.seq for s in fake.sent()), default=0)
@@ -139,15 +157,18 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                       for j in range(2)]
             for j, process in enumerate(settle):
                 procs.finish(f"dispatch.settle{j}", process)
-            drain(engine, procs)
+            drain(engine, procs, everything=True)
+            lap("settle")
             procs.check_alive()
+            senders = sent_by(engine, procs)
         finally:
             procs.stop_all()
             http.close()
         sent = fake.sent()
 
     figures = check_everything(engine, sent, replies, stops, patient_of)
-    figures.update(processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
+    assert late == []
+    figures.update(senders=senders, laps=laps, processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
                    patients=len(patient_of), seconds=round(time.monotonic() - started))
     print("scale-out:", figures)
     engine.dispose()
@@ -205,23 +226,42 @@ def post_replies(http: httpx.Client, webs: list[str], token: str,
 
 # -- waiting and checking ----------------------------------------------------------------------
 
-def drain(engine: sa.Engine, procs: Processes, timeout: float = 150) -> None:
-    """Until no reply waits for triage and nothing sendable by the real clock is pending or
-    being sent (messages held for a later simulated time stay pending)."""
+def drain(engine: sa.Engine, procs: Processes, *, everything: bool = False, timeout: float = 150) -> None:
+    """Until no reply waits for triage, nothing is being sent, and nothing a patient is
+    due to get on the real clock is pending (`everything`: staff alerts too). Messages held
+    for a later simulated time stay pending: the next step's dispatch sends them."""
 
     def quiet() -> bool:
         now = datetime.now(timezone.utc)
+        sendable = sa.and_(Message.direction == "outbound", Message.status == "pending",
+                           sa.or_(Message.send_after.is_(None), Message.send_after <= now))
+        if not everything:  # on-call alerts (no patient) wait for a worker's pass or the next step
+            sendable = sa.and_(sendable, Message.patient_id.is_not(None))
         with session_scope(engine) as session:
             busy = session.execute(
                 sa.select(sa.func.count(Message.id)).where(sa.or_(
                     sa.and_(Message.direction == "inbound", Message.status == "received"),
                     sa.and_(Message.direction == "outbound", Message.status == "sending"),
-                    sa.and_(Message.direction == "outbound", Message.status == "pending",
-                            sa.or_(Message.send_after.is_(None), Message.send_after <= now)),
+                    sendable,
                 ))).scalar_one()
         return busy == 0
 
     wait_for("outbox and replies drained", quiet, timeout, procs.check_alive)
+
+
+def sent_by(engine: sa.Engine, procs: Processes) -> dict[str, int]:
+    """How many sends each kind of process made (claimed_by ends with the pid)."""
+    kinds = {str(process.pid): name.rstrip("0123456789.").removesuffix(".settle")
+             for name, process in procs.running}
+    with session_scope(engine) as session:
+        claimers = session.exec(select(Message.claimed_by).where(
+            Message.direction == "outbound", Message.provider_sid.is_not(None))).all()  # type: ignore[union-attr]
+    return dict(Counter(kinds.get(str(c).rsplit(":", 1)[-1], "other") for c in claimers))
+
+
+def patient_count(engine: sa.Engine) -> int:
+    with session_scope(engine) as session:
+        return session.execute(sa.select(sa.func.count(Patient.id))).scalar_one()
 
 
 def open_items(engine: sa.Engine, patient_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
