@@ -101,8 +101,12 @@ def answer_for(body: str, patient: Patient, clinic: Clinic, *, question: DangerA
         key = "urgent_ack" if question.kind == YES else "danger_no_ack"
         return messages.render(key, patient.language, **greeting_values(clinic, patient))
     result = triage(body, language=patient.language)
-    # "6" (please call me) is admin, yet a nurse will call: say so, not "call us for help".
-    key = "flag_ack" if "call_request" in result.symptoms else ANSWER_KEYS[result.level]
+    if "call_request" in result.symptoms or result.intent == "call_request":
+        key = "flag_ack"  # "6" or "please call me": admin, yet a nurse will call, so say so
+    elif result.intent == "thanks":
+        key = "thanks_ok"
+    else:
+        key = ANSWER_KEYS[result.level]
     return messages.render(key, patient.language, **greeting_values(clinic, patient))
 
 
@@ -145,7 +149,8 @@ def _process(session: Session, message: Message) -> None:
     _mark_answered(session, patient.id, when)
     audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=when, level=result.level, symptoms=list(result.symptoms))
-    if result.level in ("urgent", "flag", "admin"):
+    # A plain thank-you is admin but asks staff for nothing (DESIGN.md): no queue item.
+    if result.level in ("urgent", "flag", "admin") and result.intent != "thanks":
         item = open_or_join(session, clinic_id=clinic.id, patient_id=patient.id, level=result.level,
                             reason="reply", now=when, symptoms=result.symptoms,
                             evidence=result.evidence)

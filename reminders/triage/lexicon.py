@@ -34,7 +34,9 @@ MIN_AFFIX = 3
 # the reply's languages (see engine.active_languages).
 # "admin_topic": words that name what admin is about ("message", "numero") but are not a
 # request by themselves: "merci pour le message" is a thank-you, "messages?" is admin.
-REPLY_KINDS = ("ok", "admin", "admin_topic")
+# "thanks": a thank-you. With something else it is part of a well reply ("fine thanks");
+# alone it is admin (DESIGN.md: a plain "thanks" is not a health report).
+REPLY_KINDS = ("ok", "admin", "admin_topic", "thanks")
 CUE_KINDS = (
     "negation",      # "no", "sina", "sin", "pas", "sem": denies the symptom after it
     "list",          # "or", "wala", "ni", "ou", "nem": keeps a denial going over a list
@@ -42,6 +44,9 @@ CUE_KINDS = (
     "resolution",    # "gone", "imeisha", "ya se fue": the symptom before it is over
     "persist",       # "not gone", "haijaisha", "sigue": the symptom is still there
     "pseudo",        # "not sure", "sijui": looks like a denial, is not one
+    "affirm",        # "it's not that", "si kwamba", "no es que": undoes the denial after it
+    "past",          # "had", "last week", "tuve": the clause tells of the past
+    "now",           # "now", "sasa", "ya", "maintenant", "agora": the clause tells of now
     "intensifier",   # "very", "sana", "muy", "très", "muito": may make it severe
     "third_party",   # "my child", "mtoto wangu": someone else is ill
     "menu_lead",     # "jibu", "option": may come before a menu digit
@@ -287,10 +292,11 @@ def load_language(path: Path, code: str, tags: dict[str, Tag], base_aliases: dic
     if not negation_words:
         raise _fail(path, "cues.negation", "must list at least one single-word negation")
     # A symptom phrase that carries its own negation ("can't breathe", "siwezi
-    # kupumua", "no puedo respirar") must not be undone by an outside "no".
+    # kupumua", "no puedo respirar") must not be undone by an outside "no"; nor a well
+    # phrase ("i don't have no problem", "no tengo ningún problema": a double negative).
     language.phrases = [
         Phrase(p.text, p.lang, p.kind, p.tag, p.terms, p.weight,
-               has_negation=p.kind == "symptom" and any(t in negation_words for t in p.terms))
+               has_negation=p.kind in ("symptom", "ok", "thanks") and any(t in negation_words for t in p.terms))
         for p in language.phrases
     ]
     return language

@@ -271,8 +271,8 @@ def test_a_red_flag_that_went_away_still_gets_a_look_today():
         ("not well", "unwell"), ("sijisikii vizuri", "unwell"), ("no me siento bien", "unwell"),
         ("je ne me sens pas bien", "unwell"), ("não estou bem", "unwell"), ("ça va pas", "unwell"),
         ("im nt feelin well", "unwell"), ("siko poa", "unwell"), ("I am sick", "unwell"),
-        ("call me please", "call_request"), ("nipigie", "call_request"), ("llámame", "call_request"),
-        ("appelez-moi", "call_request"), ("me liga", "call_request"),
+        ("please help me", "call_request"), ("nisaidie", "call_request"), ("ayúdenme", "call_request"),
+        ("au secours", "call_request"), ("socorro", "call_request"),
     ],
 )
 def test_flag_symptoms(text, tag):
@@ -433,7 +433,7 @@ def test_someone_else_being_well_is_ok():
 @pytest.mark.parametrize(
     "text",
     ["fine", "I'm fine", "sawa", "niko poa", "poa", "sijambo", "estoy bien", "je vais bien", "estou bem",
-     "tudo bem", "thanks", "asante", "gracias", "merci", "obrigada", "ok", "all good", "Im good thanx",
+     "tudo bem", "ok", "all good", "Im good thanx",
      "fine thank you doctor", "Niko poa kabisa, asante daktari", "muy bien gracias", "ça va bien merci",
      "estou ótima obrigada", "okkk", "goood"],
 )
@@ -463,7 +463,7 @@ def test_admin_outranks_wellness():
     check("I'm fine, when is my next appointment?", "admin")
 
 
-@pytest.mark.parametrize("text", ["", "   ", "asdfgh qwerty", "😀😀", "???", "xyz", "yes", "no", "hi", "12"])
+@pytest.mark.parametrize("text", ["", "   ", "asdfgh qwerty", "🐸🐸", "😭", "???", "xyz", "yes", "no", "hi", "12"])
 def test_not_understood_is_a_flag_for_a_person_never_ok(text):
     result = check(text, "flag", "unclear")
     assert result.evidence == []
