@@ -167,11 +167,11 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
         sent = fake.sent()
 
     figures = check_everything(engine, sent, replies, stops, patient_of)
-    assert late == []
     figures.update(senders=senders, laps=laps, processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
                    patients=len(patient_of), seconds=round(time.monotonic() - started))
     print("scale-out:", figures)
     engine.dispose()
+    assert late == []
 
 
 # -- the doors: the API and the signed webhook ------------------------------------------------
