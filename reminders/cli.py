@@ -287,11 +287,13 @@ def simulate_reply(
 def import_csv(
     file: Annotated[Path, typer.Argument(help="CSV export of the clinic register.")],
     clinic: Annotated[Optional[str], typer.Option(help="Clinic code for rows without a clinic column.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; write nothing.")] = False,
 ) -> None:
     """Enroll every good row of a CSV; report each bad row (row number and reason).
 
     Exit 0 when every row was imported, 1 when some rows were refused (the good ones are
-    imported), 2 when the file itself cannot be used (nothing is imported).
+    imported), 2 when the file itself cannot be used (nothing is imported). With
+    --dry-run nothing is written and "imported" counts the rows that would be.
     """
     from reminders.services.importer import import_rows, read_csv
 
@@ -300,10 +302,11 @@ def import_csv(
     with database(config) as engine:
         with typer.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
             report = import_rows(engine, rows, default_clinic=clinic, now=now_utc(),
-                                 progress=bar.update)
+                                 progress=bar.update, dry_run=dry_run)
     for problem in report.problems:
         typer.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
-    typer.echo(json.dumps({"imported": report.imported, "refused": len(report.problems)}))
+    summary = {"imported": report.imported, "refused": len(report.problems)}
+    typer.echo(json.dumps({**summary, "dry_run": True} if dry_run else summary))
     if report.problems:
         raise typer.Exit(1)
 
@@ -333,8 +336,12 @@ def serve(
         if demo:
             from reminders.services.demo import seed_demo
 
+            typer.echo("seeding the demo clinic (eleven weeks played through, 10-20 s)", err=True)
             login = seed_demo(engine, now=now_utc())
-            typer.echo(f"demo clinic {login.clinic}: sign in as {login.email} / {login.password}")
+            typer.echo(f"demo clinic {login.clinic}: open http://{host}:{port}/ and sign in as "
+                       f"{login.email} (nurse) or {login.admin_email} (admin), password {login.password}")
+            if config.gateway == "local":
+                typer.echo(f"phone simulator: http://{host}:{port}/simulator")
         gateway = gateway_from_settings(config)
         background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
         warm_up()

@@ -212,5 +212,27 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = _when()
 
 
-# A patient's timeline reads their staff actions from the audit log by entity and id.
+# Triage judged by staff: the labelled examples the lexicons improve from.
+CORRECTION_SOURCES = ("queue", "ok_review")  # a nurse corrected an item; a sampled "ok" reply reviewed
+TRIAGE_LEVELS = ("urgent", "flag", "ok", "admin")
+
+
+class TriageCorrection(SQLModel, table=True):
+    __tablename__ = "triage_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    queue_item_id: int | None = Field(default=None, foreign_key="queue_item.id")
+    # The reply whose words were judged: one judgement per reply (a second one replaces it).
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    language: str = Field(max_length=2)
+    triage_level: str = Field(max_length=16)  # what triage (or the queue item) said
+    corrected_level: str = Field(max_length=16)  # what staff say it should have been
+    source: str = Field(max_length=16)
+    staff_id: int = Field(foreign_key="staff.id")
+    at: datetime = _when(default_factory=utcnow)
+
+
+# A patient's timeline reads their staff actions from the audit log by entity and id (and the
+# audit page filters by patient; triage corrections find a reply's triage event).
 sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]

@@ -105,7 +105,10 @@ def _request(row: dict[str, str], default_clinic: str | None) -> PatientCreate:
 
 def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,
                 default_clinic: str | None, now: datetime,
-                progress: Callable[[int], object] = lambda n: None) -> Report:
+                progress: Callable[[int], object] = lambda n: None,
+                dry_run: bool = False, actor: str = "cli") -> Report:
+    """Validate every row and write the good ones. With `dry_run`, nothing is written and
+    `imported` counts the rows that would be (the staff pages' check before a confirm)."""
     report = Report()
     protocol = protocols.load_protocol()
     with session_scope(engine) as session:
@@ -120,8 +123,9 @@ def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,
                 good.append(_validated(row, default_clinic, clinics, taken, protocol, now))
             except InputError as exc:
                 report.problems.append(Problem(line, exc.field, exc.reason))
-        with session_scope(engine) as session:
-            _insert(session, good, now)
+        if not dry_run:
+            with session_scope(engine) as session:
+                _insert(session, good, now, actor)
         report.imported += len(good)
         progress(len(chunk))
     return report
@@ -142,7 +146,7 @@ def _validated(row, default_clinic, clinics, taken, protocol, now):  # type: ign
     return patient, planned, welcome_message(clinic, patient, protocol, now), clinic
 
 
-def _insert(session, good, now) -> None:  # type: ignore[no-untyped-def]
+def _insert(session, good, now, actor) -> None:  # type: ignore[no-untyped-def]
     if not good:
         return
     columns = [c.name for c in Patient.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
@@ -155,7 +159,7 @@ def _insert(session, good, now) -> None:  # type: ignore[no-untyped-def]
         checkins.extend({"patient_id": patient_id, "day": p.day, "due_at": p.due_at,
                          "catch_up": p.catch_up, "status": "planned", "attempts": 0} for p in planned)
         welcomes.append({"patient_id": patient_id, **welcome})
-        audits.append({"at": now, "actor": "cli", "action": "patient.enroll", "entity": "patient",
+        audits.append({"at": now, "actor": actor, "action": "patient.enroll", "entity": "patient",
                        "entity_id": patient_id, "clinic_id": clinic.id,
                        "detail": {"checkins": len(planned), "source": "import"}})
     session.execute(sa.insert(CheckIn), checkins)
