@@ -331,6 +331,14 @@ def check_everything(engine: sa.Engine, sent: list, replies: dict[str, tuple[str
             per_patient[checkin.patient_id] += 1
     stayed = set(patients) - opted_out
     assert per_patient == Counter({pid: len(STEPS) for pid in stayed})
+    # ... and once at the fake: one check-in message per check-in, and to each patient who
+    # stayed in, exactly one check-in text per step (counted by recipient and body).
+    checkin_messages = [m for m in outbound if m.kind == "checkin"]
+    assert set(Counter(m.checkin_id for m in checkin_messages).values()) == {1}
+    bodies = {m.body for m in checkin_messages}
+    stayed_phones = {patients[pid].phone for pid in stayed}
+    assert Counter(s.to for s in sent if s.to in stayed_phones and s.body in bodies) == \
+        Counter({phone: len(STEPS) for phone in stayed_phones})
     assert {patients[pid].status for pid in stayed} == {"completed"}
     assert len(opted_out) == PER_STEP["stop"] * len(STEPS)
 
