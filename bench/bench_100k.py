@@ -1,17 +1,17 @@
-"""The 100,000-patient run: import a register from CSV, then one dispatch pass when
-10,000 check-ins are due, on SQLite or PostgreSQL; the same with 10,000 patients beside it.
+"""The national-programme run: import a 100,000-patient register, then one dispatch pass
+when a tenth of them (10,000 check-ins) are due, on SQLite and on PostgreSQL.
 
-    python bench/bench_100k.py --engine postgresql [--patients 100000 --small 10000 --due 10000]
-    python bench/bench_100k.py --engine sqlite
+    python bench/bench_100k.py [--engines sqlite,postgresql] [--sizes 10000,100000] [--timeout 900]
 
-For each size: `reminders import` (wall time of the process), the welcome messages set
-aside (marked sent by SQL: the pass under test is the check-ins'), the time to find the
-due rows (the dispatch pass's own claim of one batch, in a transaction rolled back,
-median of 5), then one `reminders dispatch --now T` process through the real twilio
-client to the fake Twilio server in its own process, rate limit lifted: messages per
-second (whole process, start-up included) and its peak memory (max RSS, from wait4).
-`due` patients start treatment today, the others a week later, so at T (day 3, 10:00
-in Nairobi) exactly `due` check-ins are due.
+For each engine and size: `reminders import` of the CSV (a subprocess, timed), the time
+to find a batch of 200 due check-ins (the dispatch pass's own claim, median of 5, rolled
+back), then `reminders dispatch --now` (a subprocess, the real twilio client against the
+fake Twilio in a process of its own, rate limit lifted): wall time, messages per second,
+and the peak RSS of that dispatch process alone. A pass that runs past --timeout is
+stopped and reported as not finished, with what it sent by then.
+
+Due dates: ART start dates cycle through ten days so that exactly one patient in ten
+has its day-3 check-in due at D 09:05 (Nairobi) and nobody else has one due yet.
 """
 
 from __future__ import annotations
@@ -24,115 +24,112 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, time as clock_time, timedelta
+from datetime import datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from common import ROOT, fake_twilio_process, fresh_postgres, machine, write_register
 
-ZONE = ZoneInfo("Africa/Nairobi")
+from reminders.db import create_db_engine, session_scope
+from reminders.store.claims import claim_due_checkins
+
+# Runs a command and prints its peak RSS (KiB) as the last line of stderr: the RSS of
+# that one child, not of the import that ran before it.
+RSS_WRAPPER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print("maxrss_kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
 
 
 @contextmanager
-def database(engine: str, tmp: Path) -> Iterator[str]:
+def database(engine: str) -> Iterator[str]:
     if engine == "postgresql":
         with fresh_postgres("reminders_100k") as url:
             yield url
-    else:
-        yield f"sqlite:///{tmp / f'bench-{time.monotonic_ns()}.db'}"
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
 
 
-# The process reports its own peak RSS as it exits (the fake server is a child of ours too).
-WRAPPED = ("import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("
-           "f'maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
-           "sys.argv[0] = 'reminders'; from reminders.cli import app; app()")
-
-
-def run_timed(args: list[str], env: dict[str, str], timeout: float) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MiB, stdout) of one `reminders` process."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", WRAPPED, *args], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise SystemExit(f"{args[0]} did not finish in {timeout:.0f} s") from None
-    elapsed = time.perf_counter() - started
-    if process.returncode != 0:
-        raise SystemExit(f"{args[0]} exited {process.returncode}: {err[-2000:]}")
-    rss_kb = [int(line.split("=", 1)[1]) for line in err.splitlines() if line.startswith("maxrss_kb=")]
-    return elapsed, rss_kb[-1] // 1024, out.strip()
-
-
-def time_claim(url: str, now: datetime, batch: int) -> float:
-    """Median ms for the dispatch pass's claim of one batch (rolled back, nothing changes)."""
-    from reminders.db import create_db_engine
-    from reminders.store.claims import claim_due_checkins
-    from sqlmodel import Session
-
-    engine = create_db_engine(url)
-    times = []
-    for _ in range(5):
-        with Session(engine) as session:
-            started = time.perf_counter()
-            claimed = claim_due_checkins(session, now, batch)
-            times.append((time.perf_counter() - started) * 1000)
-            assert len(claimed) == batch, len(claimed)
-            session.rollback()
-    engine.dispose()
-    return statistics.median(times)
-
-
-def one_size(engine: str, patients: int, due: int, batch: int, timeout: float) -> dict[str, float]:
-    from reminders.db import create_db_engine
-
-    with tempfile.TemporaryDirectory() as tmp_dir, database(engine, Path(tmp_dir)) as url, \
-            fake_twilio_process() as (base_url, sid, token, _created):
-        tmp = Path(tmp_dir)
+def run_once(engine_name: str, patients: int, timeout: float) -> None:
+    today = datetime.now(timezone.utc).date()
+    day = today + timedelta(days=4)  # D: starts run from D-3 (tomorrow) to D+3 (in a week)
+    starts = [day + timedelta(days=k) for k in (-3, -2, -1, 0, 1, 2, 3, -2, -1, 0)]
+    now = datetime.combine(day, dtime(6, 5), tzinfo=timezone.utc)  # 09:05 in Nairobi
+    with database(engine_name) as url, fake_twilio_process() as (base_url, sid, token, created), \
+            tempfile.TemporaryDirectory() as tmp:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))},
                "REMINDERS_DATABASE_URL": url, "REMINDERS_SMS_GATEWAY": "twilio",
                "REMINDERS_TWILIO_API_BASE": base_url, "TWILIO_ACCOUNT_SID": sid,
                "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM_NUMBER": "+15005550006",
-               "REMINDERS_DISPATCH_RATE": "100000", "REMINDERS_SPOOL_DIR": str(tmp / "spool")}
-        subprocess.run([sys.executable, "-m", "reminders", "clinic", "add", "KIB", "--name", "Kibera Clinic",
-                        "--timezone", "Africa/Nairobi", "--country", "KE", "--phone", "+254700000001"],
+               "REMINDERS_DISPATCH_RATE": "100000", "REMINDERS_SPOOL_DIR": str(Path(tmp) / "spool")}
+        reminders = [sys.executable, "-m", "reminders"]
+        subprocess.run([*reminders, "clinic", "add", "KIB", "--name", "Kibera Clinic", "--timezone",
+                        "Africa/Nairobi", "--country", "KE", "--phone", "+254700000001"],
                        env=env, cwd=ROOT, check=True, capture_output=True)
-        today = datetime.now(ZONE).date()
-        register = tmp / "register.csv"
-        # One row in (patients / due) starts today (due at T), the others a week later.
-        write_register(register, patients, [today] + [today + timedelta(days=7)] * (patients // due - 1))
-        import_s, _rss, _out = run_timed(["import", str(register), "--clinic", "KIB"], env, timeout)
-        with create_db_engine(url).begin() as connection:  # the welcomes are not this pass's work
-            connection.execute(sa.text("UPDATE message SET status = 'queued', provider_sid = 'SMwelcome' || id "
-                                       "WHERE kind = 'welcome'"))
-        now = datetime.combine(today + timedelta(days=3), clock_time(10, 0), ZONE)
-        claim_ms = time_claim(url, now, batch)
-        dispatch_s, rss_mib, out = run_timed(["dispatch", "--now", now.isoformat()], env, timeout)
-    return {"import_s": import_s, "claim_ms": claim_ms, "dispatch_s": dispatch_s,
-            "rate": due / dispatch_s, "rss_mib": rss_mib, "summary": out.splitlines()[-1]}
+        register = Path(tmp) / "register.csv"
+        write_register(register, patients, starts)
+        began = time.perf_counter()
+        imported = subprocess.run([*reminders, "import", str(register), "--clinic", "KIB"], env=env,
+                                  cwd=ROOT, capture_output=True, text=True)
+        import_s = time.perf_counter() - began
+        assert imported.returncode == 0, imported.stderr[-2000:]
+
+        engine = create_db_engine(url)
+        with engine.begin() as connection:  # the welcomes are not what we measure
+            connection.execute(sa.text("UPDATE message SET status = 'delivered' WHERE kind = 'welcome'"))
+            connection.execute(sa.text("ANALYZE"))
+        timings = []
+        for _ in range(5):
+            with session_scope(engine) as session:
+                started = time.perf_counter()
+                claimed = claim_due_checkins(session, now, 200)
+                timings.append(time.perf_counter() - started)
+                session.rollback()
+        find_ms = statistics.median(timings) * 1000
+
+        began = time.perf_counter()
+        dispatch = subprocess.Popen([sys.executable, "-c", RSS_WRAPPER, *reminders, "dispatch",
+                                     "--now", now.isoformat()], env=env, cwd=ROOT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = dispatch.communicate(timeout=timeout)
+            finished = True
+        except subprocess.TimeoutExpired:
+            dispatch.kill()
+            out, err = dispatch.communicate()
+            finished = False
+        elapsed = time.perf_counter() - began
+        with engine.connect() as connection:
+            sent = connection.execute(sa.text(
+                "SELECT count(*) FROM checkin WHERE status = 'sent'")).scalar_one()
+        engine.dispose()
+    rss = [line.split()[1] for line in err.splitlines() if line.startswith("maxrss_kib")]
+    peak = f"{int(rss[-1]) / 1024:,.0f} MiB" if rss else "not measured (stopped)"
+    print(f"{engine_name}, {patients:,} patients: import {import_s:.1f} s "
+          f"({patients / import_s:,.0f} rows/s); find 200 due: {find_ms:.1f} ms "
+          f"(claimed {len(claimed)}); dispatch: "
+          + (f"{sent:,} sent in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s "
+             f"(start-up included), summary {out.strip().splitlines()[-1] if out.strip() else '?'}"
+             if finished else f"NOT FINISHED after {elapsed:.0f} s, {sent:,} sent by then")
+          + f"; dispatch peak RSS {peak}; fake received {created[0] if created else '?'}",
+          flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", choices=["sqlite", "postgresql"], required=True)
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=200, help="claim size timed (the default dispatch batch)")
-    parser.add_argument("--timeout", type=float, default=1800, help="per process, seconds")
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
-    print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}")
-    for patients in (args.small, args.patients):
-        result = one_size(args.engine, patients, args.due, args.batch, args.timeout)
-        print(f"{args.engine} {patients:,} patients, {args.due:,} due: import {result['import_s']:.1f} s; "
-              f"claim of {args.batch} due rows {result['claim_ms']:.1f} ms (median of 5); dispatch pass "
-              f"{result['dispatch_s']:.1f} s = {result['rate']:.0f} messages/s; peak RSS of the pass "
-              f"{result['rss_mib']} MiB; {result['summary']}", flush=True)
+    print(f"machine: {machine()}", flush=True)
+    for engine_name in args.engines.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            run_once(engine_name, size, args.timeout)
 
 
 if __name__ == "__main__":

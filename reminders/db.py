@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 
 def create_db_engine(url: str, **kwargs: object) -> sa.Engine:
+    # A failed statement's parameters (phones, bodies, notes) must never reach a traceback.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

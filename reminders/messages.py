@@ -26,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from reminders.disclosure import check_discreet, disclosing_words
 from reminders.errors import InputError
 from reminders.languages import LANGUAGES
 
@@ -155,12 +156,38 @@ def _validate(language: str, path: str, data: dict[str, Any]) -> Templates:
         unknown = placeholders_of(text) - PLACEHOLDERS
         if unknown:
             raise ValueError(f"{path}: {key} uses unknown placeholders {sorted(unknown)}")
+    # Nothing disclosing reaches an SMS (DESIGN.md): a phone is often shared.
+    for key, text in [("greeting.named", greeting["named"]),
+                      ("greeting.anonymous", greeting["anonymous"]), *texts.items()]:
+        found = disclosing_words(text)
+        if found:
+            words = ", ".join(dict.fromkeys(w.upper() for w in found))
+            raise ValueError(f"{path}: template {key!r} ({language}) contains words that "
+                             f"disclose a diagnosis ({words})")
     return Templates(
         language=language,
         greeting_named=greeting["named"],
         greeting_anonymous=greeting["anonymous"],
         texts={k: texts[k] for k in TEMPLATE_KEYS},
     )
+
+
+MAX_STAFF_MESSAGE = 320  # characters: two GSM-7 segments at most
+
+
+def check_staff_message(text: str, field: str = "message") -> str:
+    """A message staff type to a patient (from the queue), checked before it is queued:
+    not empty, no NUL, at most two SMS segments, and nothing that discloses a diagnosis.
+    Returns the stripped text; raises InputError naming `field`."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError(field, "is empty")
+    if "\x00" in text:
+        raise InputError(field, "must not contain a NUL character")
+    if len(text) > MAX_STAFF_MESSAGE or not fits(text):
+        raise InputError(field, f"must fit in {MAX_SEGMENTS} SMS segments")
+    check_discreet(field, text)
+    return text
 
 
 # --- SMS segments -----------------------------------------------------------------

@@ -146,6 +146,7 @@ def _process(session: Session, message: Message) -> None:
         _alert_if_urgent(session, clinic, answered, when)
         return
     result = triage(message.body, language=patient.language)
+    message.triage_level = result.level  # kept after retention erases the body; /metrics
     _mark_answered(session, patient.id, when)
     audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=when, level=result.level, symptoms=list(result.symptoms))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from reminders import saved_replies, targets
-from reminders.disclosure import check_discreet
+from reminders.messages import check_staff_message
 from reminders.errors import InputError, NotFound
 from reminders.models import Clinic, Message, Patient, QueueItem, Staff
 from reminders.services import audit
@@ -23,7 +23,6 @@ from reminders.services.enroll import greeting_values
 PAGE_SIZE = 50
 UNRESOLVED = ("open", "claimed")
 CALL_RESULTS = {"reached": "Reached", "no_answer": "No answer", "wrong_number": "Wrong number"}
-MAX_SMS = 480  # three or so segments: a staff text is a short note, not a letter
 REPLIES_SHOWN = 3
 
 
@@ -180,12 +179,9 @@ def send_sms(session: Session, item_id: int, staff: Staff, now: datetime, *, tex
     patient = session.get(Patient, item.patient_id)
     if patient.status == "opted_out":
         raise InputError("patient", "the patient replied STOP: no messages until they send START")
-    body = staff_sms_body(session, patient, text=text, saved_reply=saved_reply)
-    if not body:
-        raise InputError("text", "is empty")
-    if len(body) > MAX_SMS:
-        raise InputError("text", f"is longer than {MAX_SMS} characters")
-    check_discreet("text", body)
+    # Not empty, no NUL, two SMS segments at most, nothing disclosing: one rule for staff text.
+    body = check_staff_message(staff_sms_body(session, patient, text=text, saved_reply=saved_reply),
+                               "text")
     message = Message(patient_id=patient.id, clinic_id=patient.clinic_id, direction="outbound",
                       kind="staff", phone=patient.phone, body=body, status="pending",
                       created_at=now)

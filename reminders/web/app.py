@@ -9,17 +9,21 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reminders.config import Settings
 from reminders.db import create_db_engine, session_scope
-from reminders.errors import InputError, NotFound
+from reminders.errors import Forbidden, InputError, NotFound
 from reminders.services import audit
 from reminders.web.pages import common as pages_common
+from reminders.web.deps import get_now
 from reminders.web.throttle import LoginThrottle
 
 
 def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: Any = None,
-               clock: Any = None) -> FastAPI:
+               clock: Any = None, scheduler: bool = False) -> FastAPI:
+    """`scheduler`: this process runs the periodic passes too (/healthz then expects its
+    heartbeat)."""
     # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN. /docs below serves
     # the vendored copy from /static, so it works offline; ReDoc is not offered.
     app = FastAPI(title="reminders", summary="SMS check-ins, triage and the staff queue.",
@@ -32,7 +36,11 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
 
         gateway = gateway_from_settings(settings)
     app.state.gateway = gateway
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(app.state.engine)
+    app.state.scheduler = scheduler
+    from reminders.web.metrics import registry_for
+
+    app.state.metrics_registry = registry_for(app.state.engine, settings.spool_dir, clock)
 
     @app.exception_handler(InputError)
     async def _input_error(_request: Request, exc: InputError) -> JSONResponse:
@@ -57,6 +65,20 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
                                                          "part of your clinic.")
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        staff = getattr(request.state, "staff_ref", None)
+        if staff is not None:
+            email, clinic_id = staff
+
+            def record() -> None:  # its own transaction: the request's was rolled back
+                with session_scope(app.state.engine) as session:
+                    audit.record(session, email, "access.forbidden", "request", None,
+                                 clinic_id=clinic_id, path=request.url.path, needs=exc.action)
+
+            await run_in_threadpool(record)
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
@@ -65,10 +87,14 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
         return response
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        with app.state.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        return {"status": "ok"}
+    def healthz(request: Request) -> JSONResponse:
+        """The database, this process's scheduler and the spool, each reported on its own;
+        503 when one of them needs attention."""
+        from reminders.services import health
+
+        report = health.report(app.state.engine, settings.spool_dir, get_now(request),
+                               scheduler_expected=app.state.scheduler)
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -85,10 +111,17 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
     def docs_oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    from reminders.web import api, pages, twilio_routes
+    from reminders.web import api, api_clinic, metrics, pages, twilio_routes
 
     app.include_router(api.router)
+    app.include_router(api_clinic.router)
+    app.include_router(metrics.router)
     app.include_router(twilio_routes.router)
     pages_common.install(app)
     app.include_router(pages.router)
+    if settings.trusted_proxy_list:
+        # X-Forwarded-For / -Proto are believed only from these peers (the reverse proxy);
+        # from anyone else they are ignored and the peer's address is the client's.
+        # `reminders serve` turns uvicorn's own handling off: it trusts 127.0.0.1 by default.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

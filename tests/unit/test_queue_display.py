@@ -67,3 +67,13 @@ def test_every_saved_reply_exists_in_every_language_and_discloses_nothing():
             text = reply.render(language, clinic="Afya", clinic_phone="+254700000001", name="")
             check_discreet("saved reply", text)
             assert "{" not in text and len(text) <= 300
+
+
+def test_every_saved_reply_passes_the_staff_message_rule_with_the_longest_clinic_name() -> None:
+    from reminders.messages import check_staff_message
+    from reminders.saved_replies import saved_replies
+
+    for reply in saved_replies().values():
+        for language in reply.texts:
+            text = reply.render(language, clinic="C" * 40, clinic_phone="+254700000001")
+            assert check_staff_message(text, "text") == text, (reply.key, language)

@@ -182,3 +182,20 @@ def test_htmx_requests_may_carry_the_csrf_token_in_a_header(client, engine):
     response = client.post("/signout", headers={"X-CSRF-Token": token}, follow_redirects=False)
     assert response.status_code == 303
     assert sessions(engine) == []
+
+
+@pytest.mark.parametrize("email", ["nurse\x00@kib.example.org", "n" * 300 + "@kib.example.org"])
+def test_an_unstorable_username_is_refused_with_nothing_written(client, engine, email):
+    before = snapshot(engine)
+    response = sign_in(client, email=email)
+    assert response.status_code == 422 and "Wrong email or password." in response.text
+    assert snapshot(engine) == before
+
+
+def test_a_good_sign_in_clears_the_failures_after_its_commit(client, engine):
+    for _ in range(9):
+        assert sign_in(client, password="not the password").status_code == 401
+    assert sign_in(client).status_code == 303
+    with session_scope(engine) as session:  # the shared throttle table is emptied for this key
+        from reminders.models import LoginFailure
+        assert session.exec(select(LoginFailure)).all() == []

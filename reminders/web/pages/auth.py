@@ -30,6 +30,11 @@ def sign_in_page(request: Request, session: SessionDep, now: NowDep) -> Response
 def sign_in(request: Request, form: CsrfForm, session: SessionDep, now: NowDep) -> Response:
     username = str(form.get("username") or "").strip().lower()
     password = str(form.get("password") or "")
+    if "\x00" in username + password or len(username) > 254 or len(password) > 1024:
+        # Unstorable or absurd input: refused before any query (PostgreSQL refuses NUL).
+        return render(request, "signin.html", {"username": "",
+                                               "error": "Wrong email or password."},
+                      status_code=422)
     key = (username, request.client.host if request.client else "")
     throttle = request.app.state.login_throttle
     wait = throttle.retry_after(key, now)
@@ -53,11 +58,12 @@ def sign_in(request: Request, form: CsrfForm, session: SessionDep, now: NowDep) 
         return render(request, "signin.html", {"username": username,
                                                "error": "Wrong email or password."},
                       status_code=401)
-    throttle.succeeded(key)
     token = web_sessions.start(session, staff, now, replacing=session_token(request))
     audit.record(session, staff.email, "auth.login", "staff", staff.id,
                  clinic_id=staff.clinic_id, at=now, via="page")
     session.commit()
+    # After the commit: on SQLite the request's transaction holds the one write lock.
+    throttle.succeeded(key)
     response = RedirectResponse(LANDING, status_code=303)
     settings = request.app.state.settings
     # No max-age: the cookie ends with the browser; the server enforces both timeouts.
