@@ -76,7 +76,7 @@ def environment(database_url: str, fake: FakeProcess, spool: Path) -> dict[str, 
     values = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
     values.update({
         "REMINDERS_DATABASE_URL": database_url,
-        "REMINDERS_SECRET_KEY": "scale-out-secret-key-0123456789",
+        "REMINDERS_SECRET_KEY": "scale-out-secret-key-0123456789-abcdefghij",
         "REMINDERS_PUBLIC_URL": PUBLIC_URL,
         "REMINDERS_SMS_GATEWAY": "twilio",
         "REMINDERS_TWILIO_API_BASE": fake.base_url,
