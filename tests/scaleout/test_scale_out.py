@@ -13,9 +13,11 @@ The design, and where the concurrency is:
   starts today, so every check-in is due in the (real) future.
 - The 8 weeks are simulated through the service's `now`: at each step T (days 3, 21, 40
   and 59 of the plan), one `reminders followup --now T`, then TWO `reminders dispatch
-  --now T` processes at once, racing each other for the same due check-ins and racing
-  the four real-clock schedulers for the same outbox rows (a check-in message written
-  by a dispatch pass has no `send_after`, so any process's outbox may take it). While
+  --now T` processes at once, racing each other for the same due check-ins and for the
+  same outbox rows (a check-in written as of T is held until T, so only passes as of T
+  send it). The replies make messages due on the real clock too (on-call alerts, and the
+  danger-sign question in the clinic's daytime): the dispatch processes and the four
+  real-clock schedulers race for those, and each step waits until they are sent. While
   those two dispatch processes run, the step's replies are posted, each one to BOTH web
   processes at once with the same MessageSid (what Twilio does when it retries), so the
   two webhooks race to store it and the four schedulers race to triage it. Claims and
@@ -142,7 +144,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                 replies.update(sent_now)
                 for j, process in enumerate(dispatchers):
                     procs.finish(f"dispatch{step}.{j}", process)
-                drain(engine, procs)
+                drain(engine, procs, everything=True)  # alerts too: real-clock passes send them
                 lap(f"day{day}")
                 check_replies(engine, sent_now, patient_of, before)
 
