@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     dispatch_rate: float = Field(default=10.0, gt=0)  # messages per second per sender
     dispatch_concurrency: int = Field(default=4, ge=1, le=64)
     dispatch_batch: int = Field(default=200, ge=1, le=10_000)
+    # Twilio waits 15 s for a webhook: past this budget the reply is spooled instead.
+    webhook_budget_seconds: float = Field(default=5.0, gt=0, le=12)
 
     # Twilio's own names, without our prefix.
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
