@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from reminders import spool
 from reminders.config import Settings
 from reminders.db import create_db_engine, session_scope
 from reminders.errors import InputError, NotFound
@@ -57,10 +58,19 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
         return response
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        with app.state.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """The database and the spool, reported apart: replies can still be kept (spooled)
+        while the database is away, and quarantined files need an operator either way."""
+        database = "ok"
+        try:
+            with session_scope(app.state.engine, timeout=settings.webhook_budget_seconds) as session:
+                session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            database = "unavailable"
+        counts = spool.counts(settings.spool_dir)
+        healthy = database == "ok" and counts.quarantined == 0
+        return JSONResponse(status_code=200 if database == "ok" else 503, content={
+            "status": "ok" if healthy else "degraded", "database": database, "spool": counts.as_dict()})
 
     from reminders.web import api, twilio_routes
 
