@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from reminders.db import session_scope
 from reminders.schemas import PatientCreate
 from reminders.services.enroll import enroll
+from tests.integration.conftest import pg_engine, reminders_env  # noqa: F401
 from tests.web.conftest import client, clinics, clock, gateway, login  # noqa: F401
 
 PHONE = "+254712345678"
