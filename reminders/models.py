@@ -146,7 +146,8 @@ class Message(SQLModel, table=True):
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     # outbound: pending -> sending -> queued/accepted/sent -> delivered | undelivered | failed;
     # also unknown (the send may have happened) and cancelled. inbound: received (stored
-    # and answered) -> processed (triaged into the queue).
+    # and answered) -> processed (triaged into the queue), or unprocessable (the replies
+    # pass failed on it MAX_PROCESS_ATTEMPTS times: an admin queue item shows it to staff).
     status: str = Field(max_length=16)
     error_code: int | None = None
     error_kind: str | None = Field(default=None, max_length=16)

@@ -50,6 +50,11 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
             await run_in_threadpool(record)
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database_unavailable(_request: Request, _exc: sa.exc.OperationalError) -> JSONResponse:
+        # The unit of work was rolled back: say so, instead of a bare 500.
+        return JSONResponse(status_code=503, content={"detail": "database unavailable: nothing was changed"})
+
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
