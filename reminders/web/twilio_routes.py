@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -86,7 +87,23 @@ async def _within_budget(request: Request, work: Callable[[], T]) -> T:
     abandoned thread may still commit later: every path is idempotent by SID.
     """
     budget = request.app.state.settings.webhook_budget_seconds
-    return await asyncio.wait_for(run_in_threadpool(work), timeout=budget)
+    database, _spool = _limiters(request)
+    return await asyncio.wait_for(anyio.to_thread.run_sync(work, limiter=database), timeout=budget)
+
+
+def _limiters(request: Request) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
+    """Threads of their own for the webhooks' database work and for spool writes: when the
+    database hangs, stuck threads must not starve the API, nor the spool the reply needs."""
+    state = request.app.state
+    if getattr(state, "webhook_limiters", None) is None:
+        state.webhook_limiters = (anyio.CapacityLimiter(16), anyio.CapacityLimiter(4))
+    return state.webhook_limiters
+
+
+async def _keep(request: Request, write: Callable[..., object], *args: object) -> None:
+    """Write to the spool on the spool's own threads."""
+    _database, spool_threads = _limiters(request)
+    await anyio.to_thread.run_sync(write, *args, limiter=spool_threads)
 
 
 def _db_timeout(request: Request) -> float:
@@ -106,7 +123,7 @@ async def inbound_sms(request: Request, form: SignedForm) -> Response:
     settings = request.app.state.settings
     engine = request.app.state.engine
     if len(sms.sid) > MAX_SID or len(sms.from_) > MAX_ADDRESS:
-        await run_in_threadpool(_quarantine_reply, settings.spool_dir, sms, now.isoformat())
+        await _keep(request, _quarantine_reply, settings.spool_dir, sms, now.isoformat())
         return twiml(inbound.answer_without_database(sms.body))
 
     def store() -> inbound.Outcome:
@@ -118,7 +135,7 @@ async def inbound_sms(request: Request, form: SignedForm) -> Response:
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the reply is kept
         # Down, hung, or a row it could not take: keep the reply on disk, answer from
         # triage alone. The replay retries it (and quarantines what never goes in).
-        await run_in_threadpool(spool.write, settings.spool_dir, sms, now.isoformat())
+        await _keep(request, spool.write, settings.spool_dir, sms, now.isoformat())
         log.error("reply spooled sid=%r reason=%s", sms.sid[:MAX_SID], _reason(exc))
         return twiml(inbound.answer_without_database(sms.body))
     return twiml(outcome.answer)
@@ -154,6 +171,6 @@ async def status_callback(request: Request, form: SignedForm) -> Response:
     try:
         await _within_budget(request, apply)
     except Exception as exc:  # noqa: BLE001 - a delivery status is kept like a reply
-        await run_in_threadpool(spool.write_status, request.app.state.settings.spool_dir, callback)
+        await _keep(request, spool.write_status, request.app.state.settings.spool_dir, callback)
         log.error("status callback spooled sid=%r reason=%s", sid[:MAX_SID], _reason(exc))
     return Response(status_code=204)
