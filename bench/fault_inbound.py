@@ -180,7 +180,7 @@ def run(fault: str, replies: int) -> dict[str, object]:
                     holder.execute(sa.text("LOCK TABLE message IN ACCESS EXCLUSIVE MODE"))
                 answers = list(pool.map(lambda f: post(client, "/twilio/sms", f), fields + fields))
                 answers += list(pool.map(lambda f: post(client, "/twilio/status", f), statuses))
-                health = httpx.get(base + "/healthz", timeout=15).json() if fault != "freeze" else None
+                health = httpx.get(base + "/healthz", timeout=15).json()
         finally:
             holder.rollback()
             holder.close()
@@ -198,16 +198,18 @@ def run(fault: str, replies: int) -> dict[str, object]:
             delivered = session.exec(sa.select(sa.func.count()).where(
                 Message.provider_sid.like("SMout%"), Message.status == "delivered")).scalar_one()
         stored = {sid for sid, _ in rows}
-        quarantined = spool.counts(spool_dir).quarantined
+        quarantined = {json.loads(path.read_text())["sid"] for path in (spool_dir / "quarantine").glob("*.json")
+                       if "sid" in json.loads(path.read_text())} & sids
         leaked = [s for s in ("+2547", "nina homa") if s in err]
         engine.dispose()
         return {
             "fault": fault, "replies_sent": len(sids), "posts": len(fields) * 2,
             "answered_200": sum(1 for status, _ in answers[: len(fields) * 2] if status == 200),
+            "status_callbacks_answered_204": sum(1 for status, _ in answers[len(fields) * 2:] if status == 204),
             "slowest_answer_s": round(max(seconds for _, seconds in answers), 2),
             "stored_directly": len(direct & sids), "spooled": counts_before.pending,
-            "quarantined": quarantined, "stored_after_replay": len(stored & sids),
-            "lost": len(sids - stored) - quarantined, "duplicated": sum(1 for _, n in rows if n > 1),
+            "quarantined": len(quarantined), "stored_after_replay": len(stored & sids),
+            "lost": len(sids - stored - quarantined), "duplicated": sum(1 for _, n in rows if n > 1),
             "status_callbacks_posted": len(statuses), "status_callbacks_applied": delivered,
             "replay": replayed, "healthz_during_fault": health, "phone_or_body_in_logs": leaked,
         }

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -63,14 +66,20 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
         return response
 
     @app.get("/healthz")
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:
         """The database and the spool, reported apart: replies can still be kept (spooled)
-        while the database is away, and quarantined files need an operator either way."""
+        while the database is away, and quarantined files need an operator either way.
+        A database that does not answer within the webhook budget counts as unavailable."""
+        budget = settings.webhook_budget_seconds
+
+        def ping() -> None:
+            with session_scope(app.state.engine, timeout=budget) as session:
+                session.execute(sa.text("SELECT 1"))
+
         database = "ok"
         try:
-            with session_scope(app.state.engine, timeout=settings.webhook_budget_seconds) as session:
-                session.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
+            await asyncio.wait_for(anyio.to_thread.run_sync(ping, abandon_on_cancel=True), timeout=budget)
+        except (sa.exc.SQLAlchemyError, TimeoutError):
             database = "unavailable"
         counts = spool.counts(settings.spool_dir)
         healthy = database == "ok" and counts.quarantined == 0

@@ -88,7 +88,9 @@ async def _within_budget(request: Request, work: Callable[[], T]) -> T:
     """
     budget = request.app.state.settings.webhook_budget_seconds
     database, _spool = _limiters(request)
-    return await asyncio.wait_for(anyio.to_thread.run_sync(work, limiter=database), timeout=budget)
+    # abandon_on_cancel: when the budget is spent, answer now; the thread ends on its own.
+    return await asyncio.wait_for(anyio.to_thread.run_sync(work, limiter=database, abandon_on_cancel=True),
+                                  timeout=budget)
 
 
 def _limiters(request: Request) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
