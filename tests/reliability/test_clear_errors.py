@@ -49,7 +49,7 @@ def test_an_unreachable_database_is_one_line_naming_the_host(command, closed_por
                REMINDERS_SMS_GATEWAY="local", REMINDERS_SECRET_KEY="test-secret-key-0123456789",
                REMINDERS_SPOOL_DIR=str(tmp_path / "spool"))
     args = [str(register) if arg == "REGISTER" else arg for arg in COMMANDS[command]]
-    done = subprocess.run([sys.executable, "-m", "reminders", *args], env=env, cwd=tmp_path, input="long password 1\n",
+    done = subprocess.run([sys.executable, "-m", "reminders", *args], env=env, cwd=ROOT, input="long password 1\n",
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("importing")]
