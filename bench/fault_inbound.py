@@ -180,7 +180,10 @@ def run(fault: str, replies: int) -> dict[str, object]:
                     holder.execute(sa.text("LOCK TABLE message IN ACCESS EXCLUSIVE MODE"))
                 answers = list(pool.map(lambda f: post(client, "/twilio/sms", f), fields + fields))
                 answers += list(pool.map(lambda f: post(client, "/twilio/status", f), statuses))
-                health = httpx.get(base + "/healthz", timeout=15).json()
+                try:
+                    health = httpx.get(base + "/healthz", timeout=15).json()
+                except httpx.HTTPError as exc:
+                    health = f"no answer: {type(exc).__name__}"
         finally:
             holder.rollback()
             holder.close()
@@ -212,6 +215,7 @@ def run(fault: str, replies: int) -> dict[str, object]:
             "lost": len(sids - stored - quarantined), "duplicated": sum(1 for _, n in rows if n > 1),
             "status_callbacks_posted": len(statuses), "status_callbacks_applied": delivered,
             "replay": replayed, "healthz_during_fault": health, "phone_or_body_in_logs": leaked,
+            "server_log_tail": err.strip().splitlines()[-5:] if not isinstance(health, dict) else [],
         }
 
 
