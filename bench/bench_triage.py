@@ -40,6 +40,10 @@ FRAGMENTS = [
     "tarehe ya kliniki ni lini", "cuándo es mi cita", "very tired", "nimechoka", "I want to kill myself",
     "side effects from the pills, bad dreams", "ok", "thanks", "asante", "gracias", "merci", "obrigado",
     "😀", "??", "Hello nurse", "God bless you", "I took 2 pills", "fever for 3 days",
+    # issue 9: temperatures, rigors, overdose, double negatives, past and gone, logistics
+    "temp is 39.5", "fiebre de 39,6", "homa na natetemeka", "I took all my pills at once",
+    "no es que no tenga fiebre", "had a cough last week, fine now", "please call me",
+    "no money for transport", "o médico está hoje?", "moja", "6",
 ]
 
 
@@ -71,13 +75,17 @@ def main() -> None:
     for text in texts:
         triage(text)
     cold = len(texts) / (time.perf_counter() - first_pass)
-    done, started = 0, time.perf_counter()
+    done, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - started) < args.seconds:
         for text in texts:
             triage(text)
         done += len(texts)
+    cpu = time.process_time() - cpu_started
     print(f"first pass over {len(texts)} distinct replies: {cold:,.0f} replies/second")
     print(f"steady state: {done / elapsed:,.0f} replies/second on one core ({done:,} replies in {elapsed:.1f} s)")
+    # On a shared machine the wall clock counts other processes' turns on the core too;
+    # CPU time counts only ours (it still suffers from their cache use).
+    print(f"steady state per CPU-second: {done / cpu:,.0f} replies ({cpu:.1f} s of CPU)")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def main() -> None:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))},
                "REMINDERS_DATABASE_URL": url, "REMINDERS_PUBLIC_URL": "http://bench.invalid",
                "REMINDERS_SMS_GATEWAY": "local", "TWILIO_AUTH_TOKEN": token,
-               "REMINDERS_SECRET_KEY": "bench-secret-key-0123456789"}
+               "REMINDERS_SECRET_KEY": "bench-secret-key-0123456789-serving-length"}
         server = subprocess.Popen([sys.executable, "-m", "reminders", "serve", "--port", str(port),
                                    "--no-scheduler"], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

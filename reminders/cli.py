@@ -35,6 +35,20 @@ app.add_typer(staff_app, name="staff")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@app.callback()
+def _every_command() -> None:
+    """Every command logs through the redacting handler (warnings and errors only; the
+    long-running `serve` and `worker` log at INFO): nothing reaches stderr unredacted."""
+    import logging
+
+    from reminders import logs
+
+    try:
+        logs.configure(logging.WARNING)
+    except ValueError as exc:  # REMINDERS_LOG_FORMAT is neither text nor json
+        fail(str(exc))
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -177,6 +191,42 @@ def staff_add(
         typer.echo(f"staff {staff.email} added")
 
 
+@staff_app.command("revoke-tokens")
+@user_errors
+def staff_revoke_tokens(email: str) -> None:
+    """Sign a staff member out everywhere: every token issued so far stops working."""
+    from reminders.services.clinics import get_staff, revoke_tokens
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        staff = revoke_tokens(session, get_staff(session, email), actor="cli")
+        typer.echo(f"staff {staff.email}: every token issued so far is revoked")
+
+
+@staff_app.command("disable")
+@user_errors
+def staff_disable(email: str) -> None:
+    """Disable a staff account: no more sign-ins, and its tokens stop working at once."""
+    from reminders.services.clinics import disable_staff, get_staff
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        staff = disable_staff(session, get_staff(session, email), actor="cli")
+        typer.echo(f"staff {staff.email} disabled")
+
+
+@clinic_app.command("rename")
+@user_errors
+def clinic_rename(
+    code: str,
+    name: Annotated[str, typer.Option(help="Short neutral name patients see in every SMS.")],
+) -> None:
+    """Change the short name a clinic's messages carry."""
+    from reminders.services.clinics import get_clinic, update_clinic
+
+    with database(settings()) as engine, session_scope(engine) as session:
+        clinic = update_clinic(session, get_clinic(session, code), actor="cli", name=name)
+        typer.echo(f"clinic {clinic.code} renamed")
+
+
 # -- patients ------------------------------------------------------------------------------
 
 @app.command()
@@ -312,11 +362,15 @@ def simulate_reply(
 def import_csv(
     file: Annotated[Path, typer.Argument(help="CSV export of the clinic register.")],
     clinic: Annotated[Optional[str], typer.Option(help="Clinic code for rows without a clinic column.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; write nothing.")] = False,
 ) -> None:
     """Enroll every good row of a CSV; report each bad row (row number and reason).
 
-    Exit 0 when every row was imported, 1 when some rows were refused (the good ones are
-    imported), 2 when the file itself cannot be used (nothing is imported).
+    Exit 0 when every row was imported or already enrolled (a re-run is safe: those are
+    reported unchanged), 1 when some rows were refused (the good ones are imported; a
+    number that opted out by STOP is refused), 2 when the file itself cannot be used
+    (nothing is imported). With --dry-run nothing is written and "imported" counts the
+    rows that would be.
     """
     from reminders.services.importer import import_rows, read_csv
 
@@ -325,12 +379,61 @@ def import_csv(
     with database(config) as engine:
         with typer.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
             report = import_rows(engine, rows, default_clinic=clinic, now=now_utc(),
-                                 progress=bar.update)
+                                 progress=bar.update, dry_run=dry_run)
     for problem in report.problems:
         typer.echo(f"row {problem.row}: {problem.field}: {problem.reason}", err=True)
-    typer.echo(json.dumps({"imported": report.imported, "refused": len(report.problems)}))
+    summary = {"imported": report.imported, "unchanged": report.unchanged,
+               "refused": len(report.problems)}
+    typer.echo(json.dumps({**summary, "dry_run": True} if dry_run else summary))
     if report.problems:
         raise typer.Exit(1)
+
+
+# -- operations ------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Pre-flight checklist before going live; exit 1 when something must be fixed."""
+    from reminders.services import doctor as checklist
+
+    config = settings()
+    with database(config, upgrade=False) as engine:  # the doctor reports; it never migrates
+        checks = checklist.run(config, engine)
+    if as_json:
+        typer.echo(json.dumps([check.as_dict() for check in checks]))
+    else:
+        for check in checks:
+            typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                typer.echo(f"      fix: {check.fix}")
+        failed = sum(not check.ok for check in checks)
+        typer.echo(f"{len(checks) - failed} ok, {failed} to fix")
+    if any(not check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def heartbeat(
+    max_age: Annotated[int, typer.Option(help="Seconds a beat may be old.")] = 60,
+) -> None:
+    """Exit 0 when a scheduler on this host beat recently (a container healthcheck), else 1."""
+    import socket
+
+    from reminders.services import heartbeat as beats
+
+    config = settings()
+    with database(config, upgrade=False) as engine, session_scope(engine) as session:
+        last = beats.last_beat(session, host=socket.gethostname())
+    age = (now_utc() - last).total_seconds() if last else None
+    if age is None or age > max_age:
+        typer.echo("no recent scheduler heartbeat on this host" if age is None
+                   else f"last scheduler heartbeat {age:.0f} s ago", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"scheduler beat {age:.0f} s ago")
 
 
 # -- long-running processes ------------------------------------------------------------------
@@ -348,27 +451,51 @@ def serve(
 
     from reminders import jobs
     from reminders.sms import gateway_from_settings
-    from reminders.web import create_app
-
     from reminders import logs
+    from reminders.web import create_app
 
     logs.configure()
     config = settings()
+    if demo:
+        config = demo_key(config)
+    else:
+        config.check_serving_key()  # the default or a short key: one line, exit 2
     with database(config) as engine:
         if demo:
             from reminders.services.demo import seed_demo
 
+            typer.echo("seeding the demo clinic (eleven weeks played through, 10-20 s)", err=True)
             login = seed_demo(engine, now=now_utc())
-            typer.echo(f"demo clinic {login.clinic}: sign in as {login.email} / {login.password}")
+            typer.echo(f"demo clinic {login.clinic}: open http://{host}:{port}/ and sign in as "
+                       f"{login.email} (nurse) or {login.admin_email} (admin), password {login.password}")
+            if config.gateway == "local":
+                typer.echo(f"phone simulator: http://{host}:{port}/simulator")
         gateway = gateway_from_settings(config)
         background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
         warm_up()
         try:
-            uvicorn.run(create_app(config, engine=engine, gateway=gateway), host=host, port=port,
-                        log_level="info", access_log=False)  # access logs would carry phone numbers in query strings
+            # uvicorn's loggers go through our redacting handler (log_config); no access
+            # log: query strings could carry phone numbers. proxy_headers=False: uvicorn would
+            # believe X-Forwarded-For from 127.0.0.1 by default; create_app believes it only
+            # from REMINDERS_TRUSTED_PROXIES.
+            uvicorn.run(create_app(config, engine=engine, gateway=gateway, scheduler=scheduler),
+                        host=host, port=port, log_config=logs.uvicorn_log_config(),
+                        log_level="info", access_log=False, proxy_headers=False)
         finally:
             if background is not None:
                 background.shutdown(wait=False)
+
+
+def demo_key(config: Settings) -> Settings:
+    """`serve --demo` with the public default key signs with a random one instead: the demo
+    is for trying things, and its tokens must not be forgeable either."""
+    import secrets
+
+    from reminders.config import DEFAULT_SECRET_KEY
+
+    if config.secret_key != DEFAULT_SECRET_KEY:
+        return config
+    return config.model_copy(update={"secret_key": secrets.token_urlsafe(32), "old_secret_keys": ""})
 
 
 def warm_up() -> None:
@@ -387,9 +514,8 @@ def warm_up() -> None:
 def worker() -> None:
     """The periodic passes only (dispatch, follow-up, reconciliation); run as many as you like."""
     from reminders import jobs
-    from reminders.sms import gateway_from_settings
-
     from reminders import logs
+    from reminders.sms import gateway_from_settings
 
     logs.configure()
     config = settings()

@@ -28,6 +28,8 @@ POSTGRES_CONNECT_ARGS = {"connect_timeout": CONNECT_TIMEOUT, "tcp_user_timeout":
 
 
 def create_db_engine(url: str, **kwargs: object) -> sa.Engine:
+    # A failed statement's parameters (phones, bodies, notes) must never reach a traceback.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

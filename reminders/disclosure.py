@@ -50,9 +50,14 @@ _DISCLOSING = re.compile(
 )
 
 
+# Initials written with dots ("H.I.V.", "A.R.V") read as the word itself.
+_DOTTED = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){2,}[^\W\d_]?(?![\w])")
+
+
 def disclosing_words(text: str) -> list[str]:
     """The disclosing words found in `text` (folded), in order; empty when it is safe."""
-    return [match.group(1) for match in _DISCLOSING.finditer(_fold(text or ""))]
+    folded = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), _fold(text or ""))
+    return [match.group(1) for match in _DISCLOSING.finditer(folded)]
 
 
 def check_discreet(field: str, text: str) -> None:

@@ -16,3 +16,11 @@ class InputError(ValueError):
 
 class NotFound(LookupError):
     """A thing asked for by id or code does not exist (or is not visible to the caller)."""
+
+
+class Forbidden(PermissionError):
+    """The caller's role may not do `action` (reminders/roles.py): 403 on the API."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"your role may not do this ({action})")
+        self.action = action

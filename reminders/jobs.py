@@ -18,7 +18,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reminders.config import Settings
-from reminders.services import dispatch, followup, inbound, recovery
+from reminders.db import session_scope
+from reminders.services import dispatch, followup, heartbeat, inbound, recovery, retention
 from reminders.services.outbox import SendOptions
 from reminders.sms.base import SmsGateway
 
@@ -39,15 +40,27 @@ def jobs(engine: sa.Engine, gateway: SmsGateway, settings: Settings, *,
     def dispatch_pass(now: datetime) -> Any:
         return dispatch.run_once(engine, gateway, now=now, options=options)
 
+    role = "serve" if spool else "worker"
+
+    def heartbeat_pass(now: datetime) -> Any:
+        with session_scope(engine) as session:
+            heartbeat.beat(session, role, now)
+        return {}  # quiet: a beat is not news
+
     def reconcile_pass(now: datetime) -> Any:
         return recovery.reconcile_inbound(engine, gateway, since=now - timedelta(hours=2), until=now)
 
     found = [
+        Job("heartbeat", heartbeat.INTERVAL_SECONDS, heartbeat_pass),
         Job("replies", 2, lambda now: inbound.process_received(engine)),
         Job("dispatch", 30, dispatch_pass),
         Job("followup", 60, lambda now: followup.run_once(engine, now=now)),
         Job("reconcile", 900, reconcile_pass),
     ]
+    if settings.retention_days:
+        days = settings.retention_days
+        found.append(Job("retention", 3600,
+                         lambda now: retention.erase_old_bodies(engine, now=now, days=days)))
     if spool:  # the spool is on this machine's disk: only processes that serve webhooks replay it
         found.append(Job("spool", 30, lambda now: recovery.replay_spool(engine, settings.spool_dir)))
     return found

@@ -12,7 +12,8 @@ Cost: every rendered message must fit in MAX_SEGMENTS SMS parts. A name with a l
 outside GSM-7 turns the whole message into UCS-2 (70 characters a part instead of 160);
 when that would push a message past the limit the name is written without those
 accents (María -> Maria), and when even that is too long it is left out: the name is
-a courtesy, a third SMS is not.
+a courtesy, a third SMS is not. A message still too long in UCS-2 (the Portuguese
+check-in) is sent without the accents GSM-7 lacks (inchaço -> inchaco).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from reminders.disclosure import check_discreet, disclosing_words
 from reminders.errors import InputError
 from reminders.languages import LANGUAGES
 
@@ -45,6 +47,9 @@ TEMPLATE_KEYS: tuple[str, ...] = (
     # Answers when the sender cannot be looked up (database unavailable): no values.
     "urgent_generic",
     "received",
+    # The danger-sign question after a `flag` reply, and the thanks for a "no" to it.
+    "danger_question",
+    "danger_no_ack",
 )
 
 # Placeholders a template may use. `greeting` is filled by render() from `name`.
@@ -96,15 +101,19 @@ def render(
             raise MissingValue(key, language, placeholder)
 
     name = name.strip() if name else None
-    if name:
-        # María turns a GSM-7 message into UCS-2 (70 characters a part instead of 160);
-        # Maria does not. Try the name as written, then folded, then leave it out.
-        for spelling in dict.fromkeys([name, gsm_fold(name)]):
-            greeting = templates.greeting_named.format(name=spelling)
-            text = template.format_map({**filled, "greeting": greeting})
-            if segments(text).count <= MAX_SEGMENTS:
-                return text
-    return template.format_map({**filled, "greeting": templates.greeting_anonymous})
+    # María turns a GSM-7 message into UCS-2 (70 characters a part instead of 160);
+    # Maria does not. Try the name as written, then folded, then leave it out.
+    greetings = [templates.greeting_named.format(name=spelling)
+                 for spelling in (dict.fromkeys([name, gsm_fold(name)]) if name else ())]
+    greetings.append(templates.greeting_anonymous)
+    texts = [template.format_map({**filled, "greeting": greeting}) for greeting in greetings]
+    # Still too long: the whole text without the accents GSM-7 lacks. Portuguese needs
+    # them in almost every word (inchaço, caroços), and a long message in UCS-2 would
+    # take three or four SMS; "inchaco" reads as well and takes two.
+    for text in (*texts, *(gsm_fold(t) for t in texts)):
+        if segments(text).count <= MAX_SEGMENTS:
+            return text
+    return gsm_fold(texts[-1])
 
 
 def placeholders_of(template: str) -> set[str]:
@@ -147,12 +156,38 @@ def _validate(language: str, path: str, data: dict[str, Any]) -> Templates:
         unknown = placeholders_of(text) - PLACEHOLDERS
         if unknown:
             raise ValueError(f"{path}: {key} uses unknown placeholders {sorted(unknown)}")
+    # Nothing disclosing reaches an SMS (DESIGN.md): a phone is often shared.
+    for key, text in [("greeting.named", greeting["named"]),
+                      ("greeting.anonymous", greeting["anonymous"]), *texts.items()]:
+        found = disclosing_words(text)
+        if found:
+            words = ", ".join(dict.fromkeys(w.upper() for w in found))
+            raise ValueError(f"{path}: template {key!r} ({language}) contains words that "
+                             f"disclose a diagnosis ({words})")
     return Templates(
         language=language,
         greeting_named=greeting["named"],
         greeting_anonymous=greeting["anonymous"],
         texts={k: texts[k] for k in TEMPLATE_KEYS},
     )
+
+
+MAX_STAFF_MESSAGE = 320  # characters: two GSM-7 segments at most
+
+
+def check_staff_message(text: str, field: str = "message") -> str:
+    """A message staff type to a patient (from the queue), checked before it is queued:
+    not empty, no NUL, at most two SMS segments, and nothing that discloses a diagnosis.
+    Returns the stripped text; raises InputError naming `field`."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError(field, "is empty")
+    if "\x00" in text:
+        raise InputError(field, "must not contain a NUL character")
+    if len(text) > MAX_STAFF_MESSAGE or not fits(text):
+        raise InputError(field, f"must fit in {MAX_SEGMENTS} SMS segments")
+    check_discreet(field, text)
+    return text
 
 
 # --- SMS segments -----------------------------------------------------------------

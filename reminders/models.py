@@ -28,6 +28,15 @@ QUEUE_STATUSES = ("open", "claimed", "resolved")
 OUTCOMES = ("reached_well", "advised_visit", "referred", "iris_suspected", "other_cause", "unreachable")
 STAFF_ROLES = ("nurse", "clinician", "admin")
 
+# Outbox order: an on-call alert first, answers to patients next, routine messages last.
+OUTBOX_PRIORITY = {"alert": 0, "answer": 1, "danger_question": 1}
+ROUTINE_PRIORITY = 5
+
+
+def priority_of(kind: str | None) -> int:
+    return OUTBOX_PRIORITY.get(kind or "", ROUTINE_PRIORITY)
+
+
 # Queue order: the most urgent first (higher rank), then the oldest.
 LEVEL_RANK = {"urgent": 4, "flag": 3, "no_response": 2, "admin": 1}
 
@@ -83,6 +92,9 @@ class Staff(SQLModel, table=True):
     clinic_id: int = Field(foreign_key="clinic.id", index=True)
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
+    # Staff tokens carry the version they were issued under: bumping it (revoke, disable)
+    # refuses every token issued before, server-side, on every process.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Patient(SQLModel, table=True):
@@ -129,7 +141,12 @@ class CheckIn(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_message_direction_status", "direction", "status"),)
+    __table_args__ = (
+        sa.Index("ix_message_direction_status", "direction", "status"),
+        sa.Index("ix_message_direction_triage_level", "direction", "triage_level"),  # /metrics
+        # The outbox claim: pending rows, most urgent first, then oldest.
+        sa.Index("ix_message_status_priority_id", "status", "priority", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
@@ -157,6 +174,20 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _when(default_factory=utcnow)
     status_changed_at: datetime | None = _when(default=None)
+    # inbound: the triage level of the reply (urgent, flag, ok, admin), kept when the
+    # body is erased (retention) and counted by /metrics.
+    triage_level: str | None = Field(default=None, max_length=8)
+    body_erased_at: datetime | None = _when(default=None)  # retention emptied `body`
+    # Fencing: the claim a sender holds. Only the holder of this token may mark the row
+    # `sending`, and only while `lease_until` (database clock) has not passed.
+    claim_token: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = _when(default=None)
+    # Lower goes first: staff alerts, then answers to patients, then routine messages.
+    priority: int | None = Field(default=None, nullable=False, sa_column_kwargs={
+        "default": lambda context: priority_of(context.get_current_parameters().get("kind")),
+        "server_default": str(ROUTINE_PRIORITY)})
+    next_attempt_at: datetime | None = _when(default=None)  # transient failure: try again then
+    lookups: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # provider asks
 
 
 class QueueItem(SQLModel, table=True):
@@ -182,6 +213,11 @@ class QueueItem(SQLModel, table=True):
     resolved_at: datetime | None = _when(default=None)
     alerted_at: datetime | None = _when(default=None)  # on-call phone alerted
     escalated_at: datetime | None = _when(default=None)  # backup contact alerted
+    # The danger-sign question (services/danger.py): asked at most once per item.
+    danger_asked_at: datetime | None = _when(default=None)  # when the question was written
+    danger_message_id: int | None = None  # the outbound "danger_question" message
+    danger_answer: str | None = Field(default=None, max_length=8)  # "yes" | "no"
+    danger_answered_at: datetime | None = _when(default=None)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -195,3 +231,93 @@ class AuditEvent(SQLModel, table=True):
     entity: str = Field(max_length=24)
     entity_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # ids, never phones or bodies
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (the staff pages). The cookie holds a random token; only its
+    SHA-256 is stored, so a copy of the database cannot be replayed as a login."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+
+
+# Triage judged by staff: the labelled examples the lexicons improve from.
+CORRECTION_SOURCES = ("queue", "ok_review")  # a nurse corrected an item; a sampled "ok" reply reviewed
+TRIAGE_LEVELS = ("urgent", "flag", "ok", "admin")
+
+
+class TriageCorrection(SQLModel, table=True):
+    __tablename__ = "triage_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinic_id: int = Field(foreign_key="clinic.id", index=True)
+    queue_item_id: int | None = Field(default=None, foreign_key="queue_item.id")
+    # The reply whose words were judged: one judgement per reply (a second one replaces it).
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    language: str = Field(max_length=2)
+    triage_level: str = Field(max_length=16)  # what triage (or the queue item) said
+    corrected_level: str = Field(max_length=16)  # what staff say it should have been
+    source: str = Field(max_length=16)
+    staff_id: int = Field(foreign_key="staff.id")
+    at: datetime = _when(default_factory=utcnow)
+
+
+# A patient's timeline reads their staff actions from the audit log by entity and id (and the
+# audit page filters by patient; triage corrections find a reply's triage event).
+sa.Index("ix_audit_event_entity", AuditEvent.entity, AuditEvent.entity_id)  # type: ignore[arg-type]
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    """One row per process running the periodic passes: its clock is alive when beat_at
+    is recent (/metrics, /healthz, `reminders heartbeat` for container healthchecks)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    process: str = Field(primary_key=True, max_length=128)  # host:pid
+    role: str = Field(max_length=16)  # serve | worker
+    started_at: datetime = _when()
+    beat_at: datetime = _when(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, for the throttle that every web process shares (web/throttle.py).
+
+    `key` is a hash of (username, client address): fixed size whatever the input, and no
+    email in the table. Rows older than the throttle's window are pruned as it goes.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    at: datetime = _when(index=True)
+
+
+class EarlyStatus(SQLModel, table=True):
+    """A delivery status callback that arrived before its message's SID was recorded
+    (Twilio can answer the callback before our send has returned): kept, applied when the
+    SID is recorded."""
+
+    __tablename__ = "early_status"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sid: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=16)
+    error_code: int | None = None
+    received_at: datetime = _when()
+
+
+class SendRate(SQLModel, table=True):
+    """One row per sender: the next free send slot on the database clock, shared by every
+    process, so all workers together keep to the sender's rate."""
+
+    __tablename__ = "send_rate"
+
+    sender: str = Field(max_length=64, primary_key=True)
+    next_slot_at: datetime = _when()

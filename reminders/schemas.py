@@ -53,6 +53,7 @@ class MessagePublic(BaseModel):
     status: str
     sid: str | None
     created_at: datetime
+    in_reply_to: int | None = None  # an answer: the message it answers (a danger_answer -> its question)
 
 
 class PatientPublic(BaseModel):
@@ -84,6 +85,9 @@ class QueueItemPublic(BaseModel):
     outcome: str | None
     note: str | None
     patient_status: str | None = None
+    danger_asked_at: datetime | None = None  # the danger-sign question was written
+    danger_answer: str | None = None  # "yes" | "no" | None (not answered)
+    danger_answered_at: datetime | None = None
 
 
 class QueueResolve(BaseModel):

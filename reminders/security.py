@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from reminders.errors import InputError
 
@@ -50,30 +49,41 @@ def verify_password(password_hash: str, password: str) -> bool:
 DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+# Staff tokens: itsdangerous signs {"sub", "ver", "exp"} with HMAC-SHA256 under a key
+# derived from REMINDERS_SECRET_KEY and this salt (so it is never the webhook key). Given
+# several keys (rotation), the newest signs and every one verifies. Expiry is in the
+# payload and judged against the caller's `now`, like every other clock here; "ver" is
+# the staff row's token_version, so bumping it revokes every token issued before.
+TOKEN_SALT = "reminders.staff-token"
+TOKEN_TTL = timedelta(hours=8)
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+@dataclass(frozen=True)
+class TokenClaims:
+    staff_id: int
+    version: int
 
 
-def issue_token(secret: str, staff_id: int, now: datetime, ttl: timedelta = timedelta(hours=8)) -> str:
-    payload = _b64(json.dumps({"sub": staff_id, "exp": int((now + ttl).timestamp())}).encode())
-    signature = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{signature}"
+def _serializer(keys: str | list[str]) -> URLSafeSerializer:
+    return URLSafeSerializer(
+        keys if isinstance(keys, list) else [keys], salt=TOKEN_SALT,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+    )
 
 
-def read_token(secret: str, token: str, now: datetime) -> int | None:
-    """The staff id in a valid, unexpired token; None otherwise."""
+def issue_token(keys: str | list[str], staff_id: int, now: datetime, *, version: int = 0,
+                ttl: timedelta = TOKEN_TTL) -> str:
+    """A signed token for `staff_id`, signed with the newest of `keys` (the last)."""
+    return _serializer(keys).dumps(
+        {"sub": staff_id, "ver": version, "exp": int((now + ttl).timestamp())})
+
+
+def read_token(keys: str | list[str], token: str, now: datetime) -> TokenClaims | None:
+    """The claims of a valid, unexpired token signed with any of `keys`; None otherwise."""
     try:
-        payload, signature = token.split(".", 1)
-        expected = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(signature, expected):
-            return None
-        data = json.loads(_unb64(payload))
+        data = _serializer(keys).loads(token)
         if int(data["exp"]) < now.timestamp():
             return None
-        return int(data["sub"])
-    except (ValueError, KeyError, TypeError):
+        return TokenClaims(int(data["sub"]), int(data["ver"]))
+    except (BadSignature, ValueError, KeyError, TypeError):
         return None

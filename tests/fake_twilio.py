@@ -52,6 +52,9 @@ _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json
 _MESSAGE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$")
 _PHONE = re.compile(r"^(?:[a-z]+:)?\+?[0-9]{6,15}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)\.json$")
+_NUMBERS = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/IncomingPhoneNumbers\.json$")
+_SERVICE = re.compile(r"^/v1/Services/(?P<sid>[^/]+)$")
 
 ERROR_MESSAGES = {
     20003: "Authenticate",
@@ -235,6 +238,8 @@ class FakeTwilio:
             number: (code, 400) for number, code in MAGIC_NUMBERS.items()
         }
         self._seq = 0
+        self._numbers: dict[str, dict[str, Any]] = {}  # IncomingPhoneNumbers, by number
+        self._services: dict[str, dict[str, Any]] = {}  # Messaging Services, by SID
         self._connections: set[socket.socket] = set()
         self._server: ThreadingHTTPServer | None = None
         self._port: int | None = None
@@ -373,6 +378,38 @@ class FakeTwilio:
                 _Injection(on=on, delay=seconds, create_after_delay=create_after_delay)
                 for _ in range(n)
             )
+
+    def add_phone_number(self, number: str, *, sms_url: str | None = None, sms_method: str = "POST",
+                         status_callback: str | None = None) -> dict[str, Any]:
+        """A number this account owns (IncomingPhoneNumbers), with its messaging webhook."""
+        resource = {
+            "sid": "PN" + uuid.uuid4().hex, "account_sid": self.account_sid, "phone_number": number,
+            "friendly_name": number, "sms_url": sms_url or "", "sms_method": sms_method,
+            "sms_fallback_url": "", "status_callback": status_callback or "",
+            "capabilities": {"sms": True, "mms": False, "voice": True},
+        }
+        with self._lock:
+            self._numbers[number] = resource
+        return resource
+
+    def add_messaging_service(self, *, inbound_request_url: str | None = None,
+                              status_callback: str | None = None,
+                              use_inbound_webhook_on_number: bool = False) -> str:
+        """A Messaging Service of this account (GET /v1/Services/{Sid}); returns its SID."""
+        sid = "MG" + uuid.uuid4().hex
+        with self._lock:
+            self._services[sid] = {
+                "sid": sid, "account_sid": self.account_sid, "friendly_name": "reminders",
+                "inbound_request_url": inbound_request_url, "inbound_method": "POST",
+                "status_callback": status_callback,
+                "use_inbound_webhook_on_number": use_inbound_webhook_on_number,
+            }
+        return sid
+
+    def reset_injections(self) -> None:
+        """Forget the failures and delays still waiting (fail_next, delay_next)."""
+        with self._lock:
+            self._injections.clear()
 
     def reject_number(self, to: str, code: int = 21610, status: int = 400) -> None:
         """Refuse every create to `to` with this Twilio error (21610, 21211, 21614, ...)."""
@@ -556,6 +593,9 @@ class FakeTwilio:
                 {**_error(20003, 401), "detail": "Your AccountSid or AuthToken was incorrect."},
                 {"WWW-Authenticate": 'Basic realm="Twilio API"'},
             )
+        extra = self._route_account_resources(path, query, handler.command)
+        if extra is not None:
+            return extra
         match = _MESSAGES.match(path) or _MESSAGE.match(path)
         if match is None or match.group("account") != self.account_sid:
             return _Answer(404, _error(20404, 404, f"The requested resource {path} was not found"))
@@ -572,6 +612,34 @@ class FakeTwilio:
                 )
             return _Answer(200, message.resource())
         return _Answer(405, _error(20004, 405))
+
+    def _route_account_resources(self, path: str, query: dict[str, list[str]],
+                                 method: str) -> _Answer | None:
+        """The account itself, its phone numbers and its Messaging Services (GET only):
+        what `reminders doctor` reads. None for any other path."""
+        account = _ACCOUNT.match(path) or _NUMBERS.match(path)
+        service = _SERVICE.match(path)
+        if account is None and service is None:
+            return None
+        if method != "GET":
+            return _Answer(405, _error(20004, 405))
+        if account is not None and account.group("account") != self.account_sid:
+            return _Answer(404, _error(20404, 404, f"The requested resource {path} was not found"))
+        if _ACCOUNT.match(path):
+            return _Answer(200, {"sid": self.account_sid, "status": "active", "type": "Full",
+                                 "friendly_name": "fake account"})
+        if service is not None:
+            with self._lock:
+                found = self._services.get(service.group("sid"))
+            if found is None:
+                return _Answer(404, _error(20404, 404, f"The requested resource {path} was not found"))
+            return _Answer(200, dict(found))
+        wanted = _first(query, "PhoneNumber")
+        with self._lock:
+            numbers = [dict(n) for number, n in self._numbers.items() if wanted in (None, number)]
+        return _Answer(200, {"incoming_phone_numbers": numbers, "page": 0, "page_size": 50,
+                             "start": 0, "end": max(len(numbers) - 1, 0), "uri": path,
+                             "first_page_uri": path, "next_page_uri": None, "previous_page_uri": None})
 
     def _create(self, form: dict[str, list[str]]) -> _Answer:
         to = _first(form, "To")

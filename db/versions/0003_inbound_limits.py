@@ -1,7 +1,7 @@
 """inbound limits: message.phone holds channel addresses ("whatsapp:+...", 64 characters)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'  # 0001 in the brief; chained after main's head (0002) when main was merged in (one head)
 branch_labels = None
 depends_on = None
 

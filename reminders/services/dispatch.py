@@ -2,7 +2,8 @@
 
 Each check-in is sent at most once: it is claimed (planned -> queued, with its message
 written in the same transaction) by exactly one process, and the message itself is
-claimed again by exactly one sender (see outbox.py).
+claimed again, with a fencing token and a lease on the database clock, by exactly one
+sender (see outbox.py).
 """
 
 from __future__ import annotations
@@ -13,24 +14,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
-from reminders import messages
+from reminders import messages, plan, protocols
 from reminders.db import session_scope
-from reminders.models import CheckIn, Clinic, Message, Patient
+from reminders.models import ROUTINE_PRIORITY, CheckIn, Clinic, Message, Patient
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
-from reminders.store.claims import EXCHANGE_WINDOW, claim_due_checkins, skip_superseded
+from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due
 
 
 def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) -> dict[str, int]:
     """Turn every due check-in into a pending message; older overdue ones are skipped."""
     queued = skipped = 0
+    protocol = protocols.load_protocol()
     while True:
         with session_scope(engine) as session:
-            claimed = claim_due_checkins(session, now, batch)
+            claimed, superseded = claim_newest_due(session, now, batch)
             if not claimed:
                 break
-            skipped += skip_superseded(session, claimed, now)
+            skipped += superseded
             patients = _load(session, Patient, {c.patient_id for c in claimed})
             clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
             rows = []
@@ -41,6 +43,9 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) ->
                     "patient_id": patient.id, "clinic_id": clinic.id, "checkin_id": checkin.id,
                     "direction": "outbound", "kind": "checkin", "phone": patient.phone,
                     "status": "pending", "attempts": 0, "created_at": now,
+                    "priority": ROUTINE_PRIORITY,
+                    # Overdue after an outage, found at night: it waits for the morning.
+                    "send_after": plan.next_allowed_time(protocol, clinic.timezone, now),
                     "body": messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
                 })
             # Bulk: one INSERT ... RETURNING and one UPDATE for the whole batch.

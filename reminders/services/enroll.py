@@ -19,6 +19,7 @@ from reminders.phones import normalise_phone
 from reminders.schemas import PatientCreate
 from reminders.services import audit
 from reminders.services.clinics import get_clinic
+from reminders.services.patients import refuse_opted_out_number
 
 
 def enroll(
@@ -87,6 +88,7 @@ def _clinic(session: Session, code: str, clinic_scope: int | None) -> Clinic:
 
 def _new_patient(session: Session, clinic: Clinic, request: PatientCreate, now: datetime) -> Patient:
     patient = new_patient(clinic, request, protocols.load_protocol(), now)
+    refuse_opted_out_number(session, patient.phone)  # STOP is final, shared phone or not
     if not patient.shared_phone:
         taken = session.exec(
             select(Patient.id).where(

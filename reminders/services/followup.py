@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -27,19 +27,32 @@ ESCALATE_AFTER = timedelta(minutes=30)
 UNANSWERED = ("sent", "unknown", "failed")
 
 
-def run_once(engine: sa.Engine, *, now: datetime) -> dict[str, Any]:
-    """One follow-up pass as of `now` (each step in its own transaction)."""
+BATCH = 500  # rows per transaction: a morning with 10,000 due rows is 20 short transactions
+
+
+def run_once(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dict[str, Any]:
+    """One follow-up pass as of `now`: each step in batches, one transaction per batch."""
     protocol = protocols.load_protocol()
-    with session_scope(engine) as session:
-        reminded = send_reminders(session, now, protocol)
-    with session_scope(engine) as session:
-        no_response = open_no_response_items(session, now, protocol)
-    with session_scope(engine) as session:
-        escalated = escalate_unclaimed_urgent(session, now)
+    reminded = _in_batches(engine, lambda session: send_reminders(session, now, protocol, batch), batch)
+    no_response = _in_batches(
+        engine, lambda session: open_no_response_items(session, now, protocol, batch), batch)
+    escalated = _in_batches(engine, lambda session: escalate_unclaimed_urgent(session, now, batch), batch)
     with session_scope(engine) as session:
         completed = complete_finished(session, now, protocol)
     return {"reminded": reminded, "no_response": no_response, "escalated": escalated,
             "completed": completed}
+
+
+def _in_batches(engine: sa.Engine, step: Callable[[Session], int], batch: int) -> int:
+    """Run `step` in its own transaction until it handles fewer than `batch` rows (each
+    step marks the rows it handled, so they are not found again)."""
+    total = 0
+    while True:
+        with session_scope(engine) as session:
+            done = step(session)
+        total += done
+        if done < batch:
+            return total
 
 
 def _context(session: Session, patient_id: int) -> tuple[Patient, Clinic]:
@@ -47,13 +60,16 @@ def _context(session: Session, patient_id: int) -> tuple[Patient, Clinic]:
     return patient, session.get(Clinic, patient.clinic_id)
 
 
-def send_reminders(session: Session, now: datetime, protocol: protocols.Protocol) -> int:
+def send_reminders(session: Session, now: datetime, protocol: protocols.Protocol,
+                   limit: int | None = None) -> int:
     due = session.exec(
         select(CheckIn)
         .join(Patient, Patient.id == CheckIn.patient_id)
         .where(CheckIn.status == "sent", CheckIn.reminded_at.is_(None),  # type: ignore[union-attr]
                CheckIn.sent_at <= now - timedelta(hours=protocol.reminder_after_hours),  # type: ignore[operator]
                Patient.status == "active")
+        .order_by(CheckIn.id)  # type: ignore[arg-type]
+        .limit(limit)
         .with_for_update(of=CheckIn, skip_locked=True)
     ).all()
     for checkin in due:
@@ -69,13 +85,15 @@ def send_reminders(session: Session, now: datetime, protocol: protocols.Protocol
     return len(due)
 
 
-def open_no_response_items(session: Session, now: datetime, protocol: protocols.Protocol) -> int:
+def open_no_response_items(session: Session, now: datetime, protocol: protocols.Protocol,
+                           limit: int | None = None) -> int:
     cutoff = now - timedelta(hours=protocol.no_response_after_hours)
     due = session.exec(
         select(CheckIn)
         .where(CheckIn.status.in_(UNANSWERED), CheckIn.no_response_at.is_(None),  # type: ignore[attr-defined,union-attr]
                sa.func.coalesce(CheckIn.sent_at, CheckIn.due_at) <= cutoff)
         .order_by(CheckIn.due_at)  # type: ignore[arg-type]
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for checkin in due:
@@ -98,12 +116,14 @@ def open_no_response_items(session: Session, now: datetime, protocol: protocols.
     return len(due)
 
 
-def escalate_unclaimed_urgent(session: Session, now: datetime) -> int:
+def escalate_unclaimed_urgent(session: Session, now: datetime, limit: int | None = None) -> int:
     items = session.exec(
         select(QueueItem)
         .where(QueueItem.level == "urgent", QueueItem.status == "open",
                QueueItem.escalated_at.is_(None),  # type: ignore[union-attr]
                QueueItem.alerted_at <= now - ESCALATE_AFTER)  # type: ignore[operator]
+        .order_by(QueueItem.id)  # type: ignore[arg-type]
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for item in items:

@@ -3,6 +3,11 @@
 Every row is validated exactly like a single enrollment (same rules, same messages); the
 good rows are written in batches with bulk inserts (100,000 rows in well under a minute
 on SQLite), the bad ones are reported with their row number.
+
+Re-running an import is safe: a row whose patient is already enrolled (same clinic,
+phone and ART start date, and the same register number when both have one) is counted
+`unchanged` and nothing is written or sent for it. A number whose patient texted STOP is
+refused, whatever the row says: only the patient's START makes it active again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from reminders.models import AuditEvent, CheckIn, Clinic, Message, Patient
 from reminders.schemas import PatientCreate
 from reminders.services.enroll import new_patient, phone_taken, welcome_message
 
+OPTED_OUT_ROW = ("opted out by the patient (STOP): not re-enrolled; only the patient can restart "
+                 "messages, by texting START")
+
 COLUMNS = ("clinic", "phone", "language", "art_start_date", "preferred_hour", "consent", "cd4",
            "recent_oi", "shared_phone", "name", "register_ref")
 REQUIRED = ("phone", "art_start_date", "consent")
@@ -42,7 +50,30 @@ class Problem:
 @dataclass
 class Report:
     imported: int = 0
+    unchanged: int = 0  # already enrolled: a re-run of the same file
     problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Known:
+    """What is already enrolled, read once before the batches."""
+
+    taken: set[tuple[int, str]]  # (clinic_id, phone) of active or paused patients
+    enrolled: dict[tuple[int, str, date], set[str | None]]  # -> register refs, any status
+    opted_out: set[str]  # phones whose patient texted STOP
+
+
+def _known(session) -> Known:  # type: ignore[no-untyped-def]
+    known = Known(set(), {}, set())
+    rows = session.execute(sa.select(Patient.clinic_id, Patient.phone, Patient.art_start_date,
+                                     Patient.register_ref, Patient.status))
+    for clinic_id, phone, art_start, ref, status in rows:
+        if status in ("active", "paused"):
+            known.taken.add((clinic_id, phone))
+        if status == "opted_out":
+            known.opted_out.add(phone)
+        known.enrolled.setdefault((clinic_id, phone, art_start), set()).add(ref)
+    return known
 
 
 def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -117,44 +148,58 @@ def _request(row: dict[str, str], default_clinic: str | None) -> PatientCreate:
 
 def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,
                 default_clinic: str | None, now: datetime,
-                progress: Callable[[int], object] = lambda n: None) -> Report:
+                progress: Callable[[int], object] = lambda n: None,
+                dry_run: bool = False, actor: str = "cli") -> Report:
+    """Validate every row and write the good ones. With `dry_run`, nothing is written and
+    `imported` counts the rows that would be (the staff pages' check before a confirm)."""
     report = Report()
     protocol = protocols.load_protocol()
     with session_scope(engine) as session:
         clinics = {c.code: c for c in session.exec(select(Clinic))}
-        taken = {(p.clinic_id, p.phone) for p in session.exec(
-            select(Patient).where(Patient.status.in_(("active", "paused"))))}  # type: ignore[attr-defined]
+        known = _known(session)
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
         good: list[tuple[Patient, list[plan.PlannedCheckin], str, Clinic]] = []
         for line, row in chunk:
             try:
-                good.append(_validated(row, default_clinic, clinics, taken, protocol, now))
+                validated = _validated(row, default_clinic, clinics, known, protocol, now)
             except InputError as exc:
                 report.problems.append(Problem(line, exc.field, exc.reason))
-        with session_scope(engine) as session:
-            _insert(session, good, now)
+                continue
+            if validated is None:
+                report.unchanged += 1
+            else:
+                good.append(validated)
+        if not dry_run:
+            with session_scope(engine) as session:
+                _insert(session, good, now, actor)
         report.imported += len(good)
         progress(len(chunk))
     return report
 
 
-def _validated(row, default_clinic, clinics, taken, protocol, now):  # type: ignore[no-untyped-def]
+def _validated(row, default_clinic, clinics, known, protocol, now):  # type: ignore[no-untyped-def]
+    """The rows to write for one good CSV row; None when it is already enrolled."""
     request = _request(row, default_clinic)
     clinic = clinics.get(request.clinic.upper())
     if clinic is None:
         raise InputError("clinic", f"no clinic with code {request.clinic!r}")
     patient = new_patient(clinic, request, protocol, now)
-    if not patient.shared_phone and (clinic.id, patient.phone) in taken:
+    if patient.phone in known.opted_out:
+        raise InputError("phone", OPTED_OUT_ROW)
+    refs = known.enrolled.get((clinic.id, patient.phone, patient.art_start_date))
+    if refs is not None and (None in refs or patient.register_ref is None or patient.register_ref in refs):
+        return None  # the same patient, already enrolled: nothing written, nothing sent
+    if not patient.shared_phone and (clinic.id, patient.phone) in known.taken:
         raise phone_taken()
-    taken.add((clinic.id, patient.phone))
+    known.taken.add((clinic.id, patient.phone))
     planned = plan.plan_checkins(protocol, art_start=patient.art_start_date, timezone=clinic.timezone,
                                  preferred_hour=patient.preferred_hour, high_risk=patient.high_risk,
                                  now=now)
     return patient, planned, welcome_message(clinic, patient, protocol, now), clinic
 
 
-def _insert(session, good, now) -> None:  # type: ignore[no-untyped-def]
+def _insert(session, good, now, actor) -> None:  # type: ignore[no-untyped-def]
     if not good:
         return
     columns = [c.name for c in Patient.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
@@ -167,7 +212,7 @@ def _insert(session, good, now) -> None:  # type: ignore[no-untyped-def]
         checkins.extend({"patient_id": patient_id, "day": p.day, "due_at": p.due_at,
                          "catch_up": p.catch_up, "status": "planned", "attempts": 0} for p in planned)
         welcomes.append({"patient_id": patient_id, **welcome})
-        audits.append({"at": now, "actor": "cli", "action": "patient.enroll", "entity": "patient",
+        audits.append({"at": now, "actor": actor, "action": "patient.enroll", "entity": "patient",
                        "entity_id": patient_id, "clinic_id": clinic.id,
                        "detail": {"checkins": len(planned), "source": "import"}})
     session.execute(sa.insert(CheckIn), checkins)

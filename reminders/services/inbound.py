@@ -23,11 +23,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from reminders import messages
+from reminders.danger import YES, DangerAnswer
 from reminders.keywords import Keyword, parse_keyword
 from reminders.languages import LANGUAGES
 from reminders.db import session_scope
-from reminders.models import CheckIn, Clinic, Message, Patient
-from reminders.services import audit
+from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem
+from reminders.services import audit, danger
 from reminders.services.enroll import greeting_values
 from reminders.services.queue import open_or_join
 from reminders.triage import triage
@@ -78,6 +79,12 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
     found = find_patient(session, sms.from_)
     patient, clinic = found if found else (None, default_clinic(session, sms.from_))
     keyword = _keyword(sms) if patient is not None else None
+    question = None
+    if patient is not None and (keyword is None or keyword.action == "start"):
+        # While the danger-sign question is open, "YES" answers it: it is not Twilio's
+        # opt-in START (and "1" is not "I am well").
+        question = danger.pending_answer(session, patient, sms.body, now)
+        keyword = None if question is not None else keyword
     settled = patient is None or keyword is not None  # nothing left for process_received
     message_id = _insert_once(session, sms, patient, clinic, now, "processed" if settled else "received")
     if message_id is None:
@@ -89,7 +96,7 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
         patient.last_inbound_at = now
         answer = _apply_keyword(session, patient, keyword, greeting_values(clinic, patient), now)
     else:
-        answer = answer_for(sms.body, patient, clinic)
+        answer = answer_for(sms.body, patient, clinic, question=question)
     if answer is not None and answer_mode != "none":
         session.connection().execute(sa.insert(Message).values(
             patient_id=patient.id if patient else None, clinic_id=clinic.id if clinic else None,
@@ -104,12 +111,22 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
 ANSWER_KEYS = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}
 
 
-def answer_for(body: str, patient: Patient, clinic: Clinic) -> str | None:
-    """The automatic answer to a reply (None for a patient who opted out)."""
+def answer_for(body: str, patient: Patient, clinic: Clinic, *, question: DangerAnswer | None = None) -> str | None:
+    """The automatic answer to a reply (None for a patient who opted out); `question`: how
+    the reply answers the open danger-sign question, if it does."""
     if patient.status == "opted_out":
         return None  # they asked for no messages: staff decide how to reach them
-    level = triage(body, language=patient.language).level
-    return messages.render(ANSWER_KEYS[level], patient.language, **greeting_values(clinic, patient))
+    if question is not None:
+        key = "urgent_ack" if question.kind == YES else "danger_no_ack"
+        return messages.render(key, patient.language, **greeting_values(clinic, patient))
+    result = triage(body, language=patient.language)
+    if "call_request" in result.symptoms or result.intent == "call_request":
+        key = "flag_ack"  # "6" or "please call me": admin, yet a nurse will call, so say so
+    elif result.intent == "thanks":
+        key = "thanks_ok"
+    else:
+        key = ANSWER_KEYS[result.level]
+    return messages.render(key, patient.language, **greeting_values(clinic, patient))
 
 
 def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
@@ -194,18 +211,29 @@ def _process(session: Session, message: Message) -> None:
     if patient.last_inbound_at is None or patient.last_inbound_at < when:
         patient.last_inbound_at = when
         session.add(patient)
+    answered = danger.take_answer(session, message, patient, when)
+    if answered is not None:  # the answer to the danger-sign question (services/danger.py)
+        _alert_if_urgent(session, clinic, answered, when)
+        return
     result = triage(message.body, language=patient.language)
+    message.triage_level = result.level  # kept after retention erases the body; /metrics
     _mark_answered(session, patient.id, when)
     audit.record(session, "system", "reply.triage", "message", message.id, clinic_id=clinic.id,
                  at=when, level=result.level, symptoms=list(result.symptoms))
-    if result.level in ("urgent", "flag", "admin"):
+    # A plain thank-you is admin but asks staff for nothing (DESIGN.md): no queue item.
+    if result.level in ("urgent", "flag", "admin") and result.intent != "thanks":
         item = open_or_join(session, clinic_id=clinic.id, patient_id=patient.id, level=result.level,
                             reason="reply", now=when, symptoms=result.symptoms,
                             evidence=result.evidence)
-        if item.level == "urgent" and item.alerted_at is None and item.status == "open":
-            alert_on_call(session, clinic, item.id, clinic.oncall_phone, when)
-            item.alerted_at = when
-            session.add(item)
+        _alert_if_urgent(session, clinic, item, when)
+        danger.after_reply(session, item, patient, clinic, result.level, when)
+
+
+def _alert_if_urgent(session: Session, clinic: Clinic, item: QueueItem, when: datetime) -> None:
+    if item.level == "urgent" and item.alerted_at is None and item.status == "open":
+        alert_on_call(session, clinic, item.id, clinic.oncall_phone, when)
+        item.alerted_at = when
+        session.add(item)
 
 
 def _insert_once(session: Session, sms: Incoming, patient: Patient | None, clinic: Clinic | None,

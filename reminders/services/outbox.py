@@ -1,8 +1,17 @@
 """The outbox: every outbound SMS is a `pending` row first, sent after its transaction commits.
 
-Commit, then send, then record: Twilio is never called inside an open transaction, and a
-crash between sending and recording leaves the row `sending`, which `recover_stale`
-settles by asking the provider (see the README, "Crash recovery").
+A pass, with one claim token and one lease (REMINDERS_SEND_LEASE_SECONDS, database clock):
+1. settles what dead workers left `sending` and looks up ambiguous (`unknown`) sends at
+   the provider (send_recovery.py: no transaction open while the provider is asked);
+2. claims batches of pending messages (`claimed`: most urgent first), holding routine
+   ones back during quiet hours and cancelling those of patients who stopped;
+3. marks a slice of them `sending` in one guarded UPDATE that checks the token and the
+   lease (the fence: a row whose claim was taken over is not returned, so this worker
+   does not send it), then for each: waits for a slot of the sender's shared rate
+   (store/sendrate.py), sends it, and hands the outcome to the recorder, which writes
+   SIDs as they return (outbox_record.py).
+A heartbeat thread renews the pass's leases while it runs, so a slow pass keeps its
+claims; a dead one loses them when the lease runs out.
 """
 
 from __future__ import annotations
@@ -11,24 +20,29 @@ import logging
 import os
 import socket
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections import Counter
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
+from reminders import plan, protocols
 from reminders.db import session_scope
-from reminders.models import CheckIn, Message, Patient
-from reminders.services import audit
-from reminders.services.queue import open_or_join
-from reminders.sms.base import SendError, SentSms, SmsGateway
-from reminders.store.claims import claim_pending_messages, stale_sending
+from reminders.models import ROUTINE_PRIORITY, Clinic, Message, Patient
+from reminders.services.outbox_record import Job, Recorder
+from reminders.services.send_recovery import lookup_unknown, recover_stale
+from reminders.services.status import apply_early, apply_send_failure  # noqa: F401 (re-export)
+from reminders.sms.base import SendError, SmsGateway
+from reminders.store.claims import claim_pending_messages, mark_sending, renew_leases
+from reminders.store.sendrate import SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # a `sending` row older than this belongs to a dead worker
+SLICE_SECONDS = 0.5  # a slice of messages fenced in one UPDATE is about this long to send
 
 
 def worker_name() -> str:
@@ -43,49 +57,66 @@ class OutboxSummary:
     cancelled: int = 0
     recovered: int = 0  # stale claims found at the provider: recorded, not re-sent
     requeued: int = 0  # stale claims the provider never saw: sent again
+    retrying: int = 0  # transient failures: back to pending, tried again in a later pass
+    quiet_hours: int = 0  # routine messages claimed during quiet hours: wait for the morning
+    fenced: int = 0  # claims taken over by another worker before we sent: not sent
+    found_unknown: int = 0  # ambiguous sends found at the provider later
+    lookup_errors: int = 0  # provider lookups that failed (each leaves one message)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
-
-class RateLimiter:
-    """At most `rate` sends per second from this process, shared by the sending threads."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next_slot = time.monotonic()
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next_slot)
-            self.next_slot = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
+    def add(self, counts: dict[str, int]) -> None:
+        for key, value in counts.items():
+            setattr(self, key, getattr(self, key) + value)
 
 
 @dataclass(frozen=True)
 class SendOptions:
-    """How this process sends: the sender's rate, threads, batch size, callback URL."""
+    """How this process sends: the sender's rate, threads, batch size, callback URL, lease."""
 
     status_callback: str | None = None
-    rate: float = 10.0  # messages per second (set by the sender, not by us)
+    rate: float = 10.0  # messages per second for the sender, all processes together
     concurrency: int = 4
     batch: int = 200
+    lease_seconds: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> "SendOptions":
         return cls(status_callback=settings.status_callback_url, rate=settings.dispatch_rate,
-                   concurrency=settings.dispatch_concurrency, batch=settings.dispatch_batch)
+                   concurrency=settings.dispatch_concurrency, batch=settings.dispatch_batch,
+                   lease_seconds=settings.send_lease_seconds)
 
 
-@dataclass(frozen=True)
-class _Job:
-    message_id: int
-    phone: str
-    body: str
-    checkin_id: int | None
+def sender_key(gateway: SmsGateway) -> str:
+    """Whose rate the carrier limits: the From number or the Messaging Service."""
+    return str(getattr(gateway, "sender_key", None) or gateway.name)
+
+
+class Heartbeat:
+    """Renews this pass's leases every third of the lease, until stopped."""
+
+    def __init__(self, engine: sa.Engine, token: str, lease: timedelta) -> None:
+        self.engine, self.token, self.lease = engine, token, lease
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        interval = self.lease.total_seconds() / 3
+        while not self.stopped.wait(interval):
+            try:
+                with session_scope(self.engine) as session:
+                    renew_leases(session, self.token, self.lease)
+            except sa.exc.SQLAlchemyError:
+                log.exception("lease renewal failed")
 
 
 def send_pending(
@@ -98,41 +129,108 @@ def send_pending(
 ) -> OutboxSummary:
     """Send every pending outbound message whose time has come; returns what happened."""
     worker = worker or worker_name()
+    token = uuid.uuid4().hex
+    lease = timedelta(seconds=options.lease_seconds)
     summary = OutboxSummary()
-    recover_stale(engine, gateway, now=now, summary=summary)
-    limiter = RateLimiter(options.rate)
+    counts: Counter[str] = Counter()
+    with Heartbeat(engine, token, lease):
+        recover_stale(engine, gateway, now=now, token=token, worker=worker, lease=lease,
+                      counts=counts)
+        lookup_unknown(engine, gateway, now=now, counts=counts)
+        with session_scope(engine) as session:
+            apply_early(session, now)  # callbacks that raced the recording of their SID
+        limiter = SharedRateLimiter(engine, sender_key(gateway), options.rate)
+        recorder = Recorder(engine, now, getattr(gateway, "simulated_final_status", None))
 
-    def send(job: _Job) -> tuple[_Job, SentSms | SendError]:
-        limiter.wait()
+        def send(job: Job) -> None:
+            # The slot comes after the fence: nothing (a database lock, say) stands between
+            # a slot and its send, so sends keep their spacing.
+            limiter.wait()
+            try:
+                result = gateway.send(job.phone, job.body, status_callback=options.status_callback)
+            except SendError as exc:
+                recorder.put(job, exc)
+            else:
+                recorder.put(job, result)
+
         try:
-            return job, gateway.send(job.phone, job.body, status_callback=options.status_callback)
-        except SendError as exc:
-            return job, exc
-
-    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send") as pool:
-        while True:
-            with session_scope(engine) as session:
-                claimed = claim_pending_messages(session, now, options.batch, worker)
-                stopped = _stopped_patients(session, claimed)
-                jobs = []
-                for m in claimed:
-                    if m.patient_id in stopped:
-                        m.status, m.status_changed_at = "cancelled", now
-                        summary.cancelled += 1
-                    else:
-                        jobs.append(_Job(m.id, m.phone, m.body, m.checkin_id))  # type: ignore[arg-type]
-            if not claimed:
-                break
-            # One transaction records the whole batch: a crash before it commits leaves the
-            # batch `sending`, which recover_stale settles by asking the provider.
-            outcomes = list(pool.map(send, jobs))
-            with session_scope(engine) as session:
-                _record_sent(session, [(j, o) for j, o in outcomes if isinstance(o, SentSms)],
-                             gateway, now, summary)
-                for job, outcome in outcomes:
-                    if isinstance(outcome, SendError):
-                        _record_failure(session, job.message_id, outcome, now, summary)
+            # Each thread builds its provider client before its first slot, not during it.
+            warm = getattr(gateway, "warm", None)
+            with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send",
+                                    initializer=warm) as pool:
+                while True:
+                    with session_scope(engine) as session:
+                        claimed = claim_pending_messages(session, now, options.batch, worker,
+                                                         token, lease)
+                        jobs = _ready(session, claimed, now, counts)
+                    if not claimed:
+                        break
+                    _send_in_slices(engine, pool, send, jobs, token, lease,
+                                    slice_size(options), counts)
+        finally:
+            summary.add(recorder.close())
+    summary.add(dict(counts))
     return summary
+
+
+def slice_size(options: SendOptions) -> int:
+    """Messages fenced per UPDATE: about SLICE_SECONDS of sending at the sender's rate
+    (few commits at high rates; at low rates few rows wait `sending` for their slot, which
+    a crash would leave for recovery to look up), one to sixteen per thread."""
+    by_rate = int(options.rate * SLICE_SECONDS)
+    return max(options.concurrency, min(by_rate, options.concurrency * 16))
+
+
+def _send_in_slices(engine: sa.Engine, pool: ThreadPoolExecutor, send: Callable[[Job], None],
+                    jobs: list[Job], token: str, lease: timedelta, size: int,
+                    counts: Counter[str]) -> None:
+    """Fence a slice (one guarded UPDATE, one commit), hand its messages to the sending
+    threads, fence the next while they send; at most three slices in flight, so a row is
+    `sending` only shortly before its send (the heartbeat keeps its lease meanwhile)."""
+    in_flight: deque[list[Future[None]]] = deque()
+    for first in range(0, len(jobs), size):
+        piece = jobs[first:first + size]
+        with session_scope(engine) as session:
+            fenced = mark_sending(session, [job.message_id for job in piece], token, lease)
+        counts["fenced"] += len(piece) - len(fenced)  # taken over: someone else sends them
+        in_flight.append([pool.submit(send, job) for job in piece if job.message_id in fenced])
+        if len(in_flight) > 3:
+            for future in in_flight.popleft():
+                future.result()
+    for futures in in_flight:
+        for future in futures:
+            future.result()
+
+
+def _ready(session, claimed: list[Message], now: datetime, counts: Counter[str]) -> list[Job]:  # type: ignore[no-untyped-def]
+    """The claimed messages to send now; the others go back (quiet hours) or are cancelled."""
+    stopped = _stopped_patients(session, claimed)
+    zones = _clinic_zones(session, {m.clinic_id for m in claimed if m.clinic_id is not None})
+    protocol = protocols.load_protocol()
+    jobs = []
+    for m in claimed:
+        if m.patient_id in stopped:
+            m.status, m.status_changed_at, m.claim_token = "cancelled", now, None
+            counts["cancelled"] += 1
+            continue
+        if m.priority >= ROUTINE_PRIORITY and m.clinic_id in zones:
+            # Overdue routine messages (after an outage, say) never go out at night.
+            allowed = plan.next_allowed_time(protocol, zones[m.clinic_id], now)
+            if allowed > now:
+                m.status, m.send_after, m.claim_token, m.lease_until = "pending", allowed, None, None
+                counts["quiet_hours"] += 1
+                continue
+        jobs.append(Job(m.id, m.phone, m.body, m.checkin_id))  # type: ignore[arg-type]
+    session.flush()
+    return jobs
+
+
+def _clinic_zones(session, clinic_ids: set[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    if not clinic_ids:
+        return {}
+    rows = session.execute(sa.select(Clinic.id, Clinic.timezone)
+                           .where(Clinic.id.in_(clinic_ids)))  # type: ignore[union-attr]
+    return {row[0]: row[1] for row in rows}
 
 
 def _stopped_patients(session, messages: list[Message]) -> set[int]:  # type: ignore[no-untyped-def]
@@ -145,81 +243,3 @@ def _stopped_patients(session, messages: list[Message]) -> set[int]:  # type: ig
                                     Patient.status.in_(("opted_out", "withdrawn")))  # type: ignore[attr-defined]
     )
     return {row[0] for row in rows}
-
-
-def _record_sent(session, sent: list[tuple[_Job, SentSms]], gateway: SmsGateway, now: datetime,
-                 summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
-    """The common case, in two bulk updates (one row at a time costs most of a pass)."""
-    if not sent:
-        return
-    final = getattr(gateway, "simulated_final_status", None)
-    session.execute(sa.update(Message), [
-        {"id": job.message_id, "status": final or result.status, "provider_sid": result.sid,
-         "status_changed_at": now} for job, result in sent])
-    checkins = [{"id": job.checkin_id, "status": "sent", "sent_at": now, "provider_sid": result.sid}
-                for job, result in sent if job.checkin_id is not None]
-    if checkins:
-        session.execute(sa.update(CheckIn), checkins)
-    summary.sent += len(sent)
-    log.info("sent messages=%s", len(sent))
-
-
-def _record_failure(session, message_id: int, outcome: SendError, now: datetime,
-                    summary: OutboxSummary) -> None:  # type: ignore[no-untyped-def]
-    message = session.get(Message, message_id, with_for_update=True)
-    checkin = session.get(CheckIn, message.checkin_id) if message.checkin_id else None
-    message.status_changed_at = now
-    message.error_code, message.error_kind = outcome.code, outcome.kind
-    if outcome.kind == "unknown":
-        # The provider may have it: never re-send blindly; staff see "unknown".
-        message.status = "unknown"
-        if checkin is not None:
-            checkin.status, checkin.sent_at = "unknown", now
-        summary.unknown += 1
-    else:
-        message.status = "failed"
-        if checkin is not None:
-            checkin.status, checkin.error_code, checkin.error_kind = "failed", outcome.code, outcome.kind
-        summary.failed += 1
-        apply_send_failure(session, message, outcome.kind, outcome.code, now)
-    log.warning("send failed message=%s kind=%s code=%s", message.id, outcome.kind, outcome.code)
-
-
-def apply_send_failure(session, message: Message, kind: str, code: int | None,
-                       now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """What a refused or undelivered message means for the patient (API error or callback)."""
-    if message.patient_id is None:
-        return
-    patient = session.get(Patient, message.patient_id, with_for_update=True)
-    if kind == "opted_out":
-        # Twilio 21610: the patient sent STOP at the carrier. Mirror it; never retry.
-        if patient.status != "opted_out":
-            patient.status, patient.status_changed_at = "opted_out", now
-            audit.record(session, "twilio", "patient.opted_out", "patient", patient.id,
-                         clinic_id=patient.clinic_id, at=now, code=code)
-        return
-    reason = "invalid_number" if kind == "invalid_number" else "send_failed"
-    open_or_join(session, clinic_id=patient.clinic_id, patient_id=patient.id, level="admin",
-                 reason=reason, now=now, symptoms=[reason])
-
-
-def recover_stale(engine: sa.Engine, gateway: SmsGateway, *, now: datetime,
-                  summary: OutboxSummary, limit: int = 500) -> None:
-    """Settle messages left `sending` by a worker that died: found at the provider -> sent;
-    not found -> pending again (sent once more by this pass)."""
-    with session_scope(engine) as session:
-        for message in stale_sending(session, now, LEASE, limit):
-            since = (message.claimed_at or now) - timedelta(minutes=1)
-            found = gateway.find_sent(message.phone, message.body, since)
-            checkin = session.get(CheckIn, message.checkin_id) if message.checkin_id else None
-            if found is not None:
-                message.status, message.provider_sid = found.status, found.sid
-                message.status_changed_at = now
-                if checkin is not None:
-                    checkin.status, checkin.sent_at, checkin.provider_sid = "sent", now, found.sid
-                summary.recovered += 1
-            else:
-                message.status, message.claimed_at, message.claimed_by = "pending", None, None
-                summary.requeued += 1
-            audit.record(session, "system", "outbox.recover", "message", message.id,
-                         at=now, found=found is not None)

@@ -8,15 +8,31 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from reminders import plan, protocols
-from reminders.errors import InputError, NotFound
+from reminders.errors import Forbidden, InputError, NotFound
 from reminders.languages import LANGUAGES
 from reminders.models import CheckIn, Clinic, Patient, Staff
 from reminders.phones import normalise_phone
+from reminders.roles import PATIENT_WITHDRAW, can
 from reminders.schemas import PatientUpdate
 from reminders.services import audit
 
 # What staff may set by hand; "completed" is reached by finishing the plan.
 STAFF_STATUSES = ("active", "paused", "withdrawn", "opted_out")
+
+
+OPTED_OUT_REASON = ("the patient opted out by texting STOP; only the patient can restart "
+                    "messages, by texting START")
+
+
+def refuse_opted_out_number(session: Session, phone: str) -> None:
+    """STOP is final: a number whose patient opted out is never enrolled (or moved onto)
+    again by staff; it becomes active only when that patient texts START."""
+    opted_out = session.exec(
+        select(Patient.id).where(Patient.phone == phone, Patient.status == "opted_out").limit(1)
+    ).first()
+    if opted_out is not None:
+        raise InputError("phone", "this number was opted out by the patient (STOP); only the "
+                                  "patient can restart messages, by texting START")
 
 
 def get_for_staff(session: Session, patient_id: int, staff: Staff, *, lock: bool = False) -> Patient:
@@ -41,15 +57,24 @@ def update(session: Session, patient_id: int, update: PatientUpdate, staff: Staf
     if "status" in changed:
         if update.status not in STAFF_STATUSES:
             raise InputError("status", f"must be one of {', '.join(STAFF_STATUSES)}")
+        if update.status == "withdrawn" and not can(staff.role, PATIENT_WITHDRAW):
+            raise Forbidden(PATIENT_WITHDRAW)
         if patient.status == "completed":
             raise InputError("status", "the patient has completed the programme")
-        patient.status, patient.status_changed_at = update.status, now
+        if patient.status == "opted_out" and update.status not in ("opted_out", "withdrawn"):
+            # STOP is the patient's decision (DESIGN.md): staff cannot switch it back.
+            raise InputError("status", OPTED_OUT_REASON)
+        if update.status != patient.status:
+            patient.status, patient.status_changed_at = update.status, now
     if "language" in changed:
         if update.language not in LANGUAGES:
             raise InputError("language", f"{update.language!r} is not one of {', '.join(LANGUAGES)}")
         patient.language = update.language  # type: ignore[assignment]
     if "phone" in changed and update.phone:
-        patient.phone = normalise_phone(update.phone, clinic.country)
+        phone = normalise_phone(update.phone, clinic.country)
+        if phone != patient.phone:
+            refuse_opted_out_number(session, phone)
+        patient.phone = phone
     if "shared_phone" in changed and update.shared_phone is not None:
         patient.shared_phone = update.shared_phone
     if "display_name" in changed:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from reminders.errors import InputError, NotFound
-from reminders.models import LEVEL_RANK, OUTCOMES, QueueItem, Staff
+from reminders.models import LEVEL_RANK, OUTCOMES, Message, QueueItem, Staff
 from reminders.services import audit
 
 
@@ -96,6 +97,9 @@ def resolve(session: Session, item_id: int, staff: Staff, outcome: str, note: st
     if item.status == "resolved":
         raise InputError("status", "the item is already resolved")
     item.status, item.outcome, item.note, item.resolved_at = "resolved", outcome, note, now
+    if item.danger_message_id is not None:  # a danger-sign question not sent yet: a nurse has seen to it
+        session.execute(sa.update(Message).where(Message.id == item.danger_message_id, Message.status == "pending")
+                        .values(status="cancelled", status_changed_at=now))
     item.assignee_id = item.assignee_id or staff.id
     session.add(item)
     audit.record(session, staff.email, "queue.resolve", "queue_item", item.id,

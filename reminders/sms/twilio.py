@@ -181,6 +181,11 @@ class TwilioGateway:
         self._lock = threading.Lock()
         self._http_clients: list[_RebasingHttpClient] = []
 
+    @property
+    def sender_key(self) -> str:
+        """Whose send rate the carrier limits (the shared rate is kept per sender)."""
+        return self.messaging_service_sid or self.from_number or self.account_sid
+
     # --- clients, one per thread ---------------------------------------------------
 
     def _client(self) -> Client:
@@ -197,6 +202,11 @@ class TwilioGateway:
                 self._http_clients.append(http_client)
             self._local.client = client
         return client
+
+    def warm(self) -> None:
+        """Build this thread's client now, with the modules its first request would import
+        (the library imports them lazily, under the import lock: threads would queue)."""
+        self._client().messages  # noqa: B018 (the attribute access does the imports)
 
     def _last_response(self) -> Response | None:
         client = getattr(self._local, "client", None)

@@ -4,11 +4,17 @@ PostgreSQL: `FOR UPDATE SKIP LOCKED` in the same transaction as the update, so s
 workers take disjoint batches without waiting on each other. SQLite: every transaction
 starts with BEGIN IMMEDIATE (see db.py), so the select-then-update runs under the one
 write lock and cannot interleave with another claimer.
+
+Leases are timed by the database clock (`db_now`), never by a pass's `now`: `now` is the
+business instant (what is due, quiet hours) and may be simulated (`dispatch --now`), but
+whether another worker's claim has run out must be judged on one clock all processes
+share. A claim carries a token (fencing): only its holder may mark a row `sending`, in one
+guarded UPDATE, so a worker whose claim was taken over never sends.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -19,86 +25,189 @@ from reminders.models import CheckIn, Message, Patient
 EXCHANGE_WINDOW = timedelta(minutes=10)
 
 
-def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[CheckIn]:
-    """The newest due check-in of each active patient, locked for this transaction.
+def db_now(session: Session) -> datetime:
+    """The database's clock, read in this session's transaction (aware UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(sa.text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
+    text = session.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
-    Older due check-ins of the same patient are left for `skip_superseded`: after an
-    outage only the newest is sent.
-    """
-    later = sa.orm.aliased(CheckIn)
-    newer_due_exists = (
-        select(later.id)
-        .where(later.patient_id == CheckIn.patient_id, later.status == "planned",
-               later.due_at <= now, later.due_at > CheckIn.due_at)
-        .exists()
-    )
-    statement = (
-        select(CheckIn)
-        .join(Patient, Patient.id == CheckIn.patient_id)
-        .where(
-            CheckIn.status == "planned",
-            CheckIn.due_at <= now,
-            Patient.status == "active",
+
+# --- check-ins ---------------------------------------------------------------------------
+
+
+def _can_be_sent(now: datetime) -> list[sa.ColumnElement[bool]]:
+    return [Patient.status == "active",
             sa.or_(Patient.last_inbound_at.is_(None),  # type: ignore[union-attr]
-                   Patient.last_inbound_at < now - EXCHANGE_WINDOW),
-            ~newer_due_exists,
-        )
+                   Patient.last_inbound_at < now - EXCHANGE_WINDOW)]
+
+
+def due_candidates(now: datetime, limit: int) -> sa.Select[tuple[int]]:
+    """Patients of the oldest due check-ins (a patient may appear more than once)."""
+    return (
+        sa.select(CheckIn.patient_id)
+        .join(Patient, Patient.id == CheckIn.patient_id)
+        .where(CheckIn.status == "planned", CheckIn.due_at <= now, *_can_be_sent(now))
         .order_by(CheckIn.due_at)  # type: ignore[arg-type]
         .limit(limit)
-        .with_for_update(of=CheckIn, skip_locked=True)
     )
-    return list(session.exec(statement))
 
 
-def skip_superseded(session: Session, claimed: list[CheckIn], now: datetime) -> int:
-    """Mark the older due check-ins of these patients skipped; returns how many.
+def checkins_of(patient_ids: list[int]) -> sa.Select[tuple[int, int, datetime, str]]:
+    return (sa.select(CheckIn.id, CheckIn.patient_id, CheckIn.due_at, CheckIn.status)
+            .where(CheckIn.patient_id.in_(patient_ids)))  # type: ignore[attr-defined]
 
-    Each claimed check-in is its patient's newest due one, so every other planned, due
-    check-in of those patients is older.
+
+def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[CheckIn]:
+    """The newest due check-in of up to `limit` active patients (see `claim_newest_due`)."""
+    return claim_newest_due(session, now, limit)[0]
+
+
+def claim_newest_due(session: Session, now: datetime, limit: int) -> tuple[list[CheckIn], int]:
+    """The newest due check-in of up to `limit` active patients, locked for this
+    transaction, and how many older due check-ins of theirs were marked skipped (after an
+    outage only the newest is sent).
+
+    Cost does not grow with the number of patients: the oldest due rows come from the
+    (status, due_at) index, their patients are locked (SKIP LOCKED: another worker has
+    them), then only those patients' due rows are read (patient_id index).
     """
-    if not claimed:
-        return 0
+    # Lock the patients, not just the rows: another worker holding one of this patient's
+    # rows must not make us believe an older row is the newest.
+    locked = session.execute(
+        sa.select(Patient.id)
+        .where(Patient.id.in_(due_candidates(now, limit).scalar_subquery()),  # type: ignore[union-attr]
+               *_can_be_sent(now))
+        .with_for_update(skip_locked=True)
+    ).scalars().all()
+    if not locked:
+        return [], 0
+    # All their check-ins by the patient_id index, sorted out here: with a filter on status
+    # and due_at too, SQLite prefers the (status, due_at) index and reads every due row.
+    rows = session.execute(checkins_of(locked)).all()
+    due = sorted((row for row in rows if row.status == "planned" and row.due_at <= now),
+                 key=lambda row: (row.patient_id, row.due_at))
+    newest_ids = {row.patient_id: row.id for row in due}  # the last, newest, wins
+    older = [row.id for row in due if newest_ids[row.patient_id] != row.id]
+    # By primary key only (a status condition would again lead SQLite to the wrong index);
+    # the patients are locked, so these rows are still planned.
+    if older:
+        session.execute(sa.update(CheckIn).where(CheckIn.id.in_(older))  # type: ignore[union-attr]
+                        .values(status="skipped").execution_options(synchronize_session=False))
+    newest = session.exec(
+        select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update()  # type: ignore[union-attr]
+    ).all()
+    claimed = sorted(newest, key=lambda c: c.due_at)
+    return claimed, len(older)
+
+
+# --- outbound messages -------------------------------------------------------------------
+
+
+def claim_pending_messages(session: Session, now: datetime, limit: int, worker: str,
+                           token: str, lease: timedelta) -> list[Message]:
+    """Outbound messages ready to send, marked `claimed` with this pass's token.
+
+    Ready: `pending`, past `send_after` and `next_attempt_at` (business time), or
+    `claimed` by a worker whose lease ran out (database time) before it marked them
+    `sending`: nothing can have gone out for those. Most urgent first, then oldest.
+    """
+    clock = db_now(session)
+    abandoned = session.execute(
+        sa.select(Message.id)
+        .where(Message.status == "claimed", Message.lease_until < clock)  # type: ignore[operator]
+        .with_for_update(skip_locked=True)
+    ).scalars().all()
+    if abandoned:
+        session.execute(sa.update(Message).where(Message.id.in_(abandoned))  # type: ignore[union-attr]
+                        .values(status="pending", claim_token=None, lease_until=None)
+                        .execution_options(synchronize_session=False))
+    statement = (
+        select(Message)
+        .where(Message.status == "pending", Message.direction == "outbound",
+               sa.or_(Message.send_after.is_(None), Message.send_after <= now),  # type: ignore[union-attr]
+               sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))  # type: ignore[union-attr]
+        .order_by(Message.priority, Message.id)  # type: ignore[arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    messages = list(session.exec(statement))
+    for message in messages:
+        message.status, message.claim_token = "claimed", token
+        message.claimed_at, message.claimed_by = clock, worker
+        message.lease_until = clock + lease
+    session.flush()
+    return messages
+
+
+def mark_sending(session: Session, message_ids: list[int], token: str,
+                 lease: timedelta) -> set[int]:
+    """The fence: `claimed` -> `sending`, in one guarded UPDATE, only for the rows this
+    token still holds with a live lease. Returns those ids; any other was taken over (or
+    its lease ran out): do not send it."""
+    if not message_ids:
+        return set()
+    clock = db_now(session)
     result = session.execute(
-        sa.update(CheckIn)
-        .where(CheckIn.patient_id.in_({c.patient_id for c in claimed}),  # type: ignore[attr-defined]
-               CheckIn.status == "planned", CheckIn.due_at <= now,
-               CheckIn.id.not_in([c.id for c in claimed]))  # type: ignore[union-attr]
-        .values(status="skipped")
+        sa.update(Message)
+        .where(Message.id.in_(message_ids), Message.claim_token == token,  # type: ignore[union-attr]
+               Message.status == "claimed", Message.lease_until > clock)  # type: ignore[operator]
+        .values(status="sending", lease_until=clock + lease, attempts=Message.attempts + 1)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars().all())
+
+
+def renew_leases(session: Session, token: str, lease: timedelta) -> int:
+    """The heartbeat: a live pass keeps its claims (claimed or sending) from running out."""
+    clock = db_now(session)
+    result = session.execute(
+        sa.update(Message)
+        .where(Message.claim_token == token, Message.status.in_(("claimed", "sending")))  # type: ignore[attr-defined]
+        .values(lease_until=clock + lease)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 
 
-def claim_pending_messages(
-    session: Session, now: datetime, limit: int, worker: str
-) -> list[Message]:
-    """Outbound messages ready to send, marked `sending` by this worker."""
+def take_over_stale_sending(session: Session, token: str, worker: str, lease: timedelta,
+                            limit: int) -> list[Message]:
+    """Messages left `sending` by a worker whose lease ran out (it died mid-send): they
+    become this pass's, to be settled by asking the provider outside any transaction."""
+    clock = db_now(session)
     statement = (
         select(Message)
-        .where(Message.direction == "outbound", Message.status == "pending",
-               sa.or_(Message.send_after.is_(None), Message.send_after <= now))  # type: ignore[union-attr]
+        .where(Message.status == "sending",
+               sa.or_(Message.lease_until.is_(None), Message.lease_until < clock))  # type: ignore[union-attr,operator]
         .order_by(Message.id)  # type: ignore[arg-type]
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     messages = list(session.exec(statement))
     for message in messages:
-        message.status = "sending"
-        message.claimed_at = now
-        message.claimed_by = worker
-        message.attempts += 1
+        message.claim_token, message.claimed_by = token, worker
+        message.lease_until = clock + lease
     session.flush()
     return messages
 
 
-def stale_sending(session: Session, now: datetime, lease: timedelta, limit: int) -> list[Message]:
-    """Messages a sender claimed longer ago than the lease: their worker died mid-send."""
+def take_unknown_for_lookup(session: Session, now: datetime, limit: int, max_lookups: int,
+                            spacing: timedelta) -> list[Message]:
+    """Ambiguous sends (`unknown`) due for another look at the provider; the next look is
+    pushed back here, so concurrent passes do not ask twice."""
     statement = (
         select(Message)
-        .where(Message.direction == "outbound", Message.status == "sending",
-               Message.claimed_at < now - lease)  # type: ignore[operator]
+        .where(Message.status == "unknown", Message.direction == "outbound",
+               Message.lookups < max_lookups,
+               sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))  # type: ignore[union-attr]
         .order_by(Message.id)  # type: ignore[arg-type]
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(session.exec(statement))
+    messages = list(session.exec(statement))
+    for message in messages:
+        message.lookups += 1
+        message.next_attempt_at = now + spacing * (2 ** message.lookups)
+    session.flush()
+    return messages

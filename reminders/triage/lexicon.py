@@ -34,7 +34,9 @@ MIN_AFFIX = 3
 # the reply's languages (see engine.active_languages).
 # "admin_topic": words that name what admin is about ("message", "numero") but are not a
 # request by themselves: "merci pour le message" is a thank-you, "messages?" is admin.
-REPLY_KINDS = ("ok", "admin", "admin_topic")
+# "thanks": a thank-you. With something else it is part of a well reply ("fine thanks");
+# alone it is admin (DESIGN.md: a plain "thanks" is not a health report).
+REPLY_KINDS = ("ok", "admin", "admin_topic", "thanks")
 CUE_KINDS = (
     "negation",      # "no", "sina", "sin", "pas", "sem": denies the symptom after it
     "list",          # "or", "wala", "ni", "ou", "nem": keeps a denial going over a list
@@ -42,6 +44,9 @@ CUE_KINDS = (
     "resolution",    # "gone", "imeisha", "ya se fue": the symptom before it is over
     "persist",       # "not gone", "haijaisha", "sigue": the symptom is still there
     "pseudo",        # "not sure", "sijui": looks like a denial, is not one
+    "affirm",        # "it's not that", "si kwamba", "no es que": undoes the denial after it
+    "past",          # "had", "last week", "tuve": the clause tells of the past
+    "now",           # "now", "sasa", "ya", "maintenant", "agora": the clause tells of now
     "intensifier",   # "very", "sana", "muy", "très", "muito": may make it severe
     "third_party",   # "my child", "mtoto wangu": someone else is ill
     "menu_lead",     # "jibu", "option": may come before a menu digit
@@ -83,12 +88,21 @@ class Language:
     common: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class MenuAnswer:
+    """What a menu digit means: "ok", a symptom (its tag), or "admin" with a tag."""
+
+    level: str  # "ok", "symptom" or "admin"
+    tag: str | None = None
+
+
 @dataclass
 class Lexicons:
     tags: dict[str, Tag]
     combinations: list[tuple[frozenset[str], str]]
-    menu: dict[str, str]  # digit -> tag, or "ok"
+    menu: dict[str, MenuAnswer]  # digit -> meaning (menu.toml)
     languages: dict[str, Language]
+    menu_words: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> word -> digit
 
 
 def _fail(path: Path, where: str, problem: str) -> LexiconError:
@@ -114,9 +128,9 @@ def _string_list(path: Path, where: str, value: object) -> list[str]:
     return value
 
 
-def load_tags(path: Path) -> tuple[dict[str, Tag], list[tuple[frozenset[str], str]], dict[str, str]]:
+def load_tags(path: Path) -> tuple[dict[str, Tag], list[tuple[frozenset[str], str]]]:
     data = _read(path)
-    unknown = set(data) - {"tags", "combinations", "menu"}
+    unknown = set(data) - {"tags", "combinations"}
     if unknown:
         raise _fail(path, ", ".join(sorted(unknown)), "unknown section")
     tags: dict[str, Tag] = {}
@@ -149,12 +163,45 @@ def load_tags(path: Path) -> tuple[dict[str, Tag], list[tuple[frozenset[str], st
             if name not in tags:
                 raise _fail(path, where, f"unknown tag {name!r}")
         combinations.append((frozenset(together), gives))
-    menu = {}
-    for digit, meaning in data.get("menu", {}).items():
-        if not digit.isdigit() or (meaning != "ok" and meaning not in tags):
-            raise _fail(path, f"menu.{digit}", f"needs a digit and 'ok' or a known tag, got {meaning!r}")
-        menu[digit] = meaning
-    return tags, combinations, menu
+    return tags, combinations
+
+
+def load_menu(path: Path, tags: dict[str, Tag]) -> tuple[dict[str, MenuAnswer], dict[str, dict[str, str]]]:
+    """The check-in menu's digits and the words for them in each language (menu.toml)."""
+    data = _read(path)
+    unknown = set(data) - {"digits", "words"}
+    if unknown:
+        raise _fail(path, ", ".join(sorted(unknown)), "unknown section")
+    menu: dict[str, MenuAnswer] = {}
+    for digit, meaning in data.get("digits", {}).items():
+        where = f"digits.{digit}"
+        if not digit.isdigit() or len(digit) != 1:
+            raise _fail(path, where, "a menu answer is one digit")
+        if meaning == "ok":
+            menu[digit] = MenuAnswer("ok")
+        elif isinstance(meaning, str) and meaning in tags:
+            menu[digit] = MenuAnswer("symptom", meaning)
+        elif isinstance(meaning, dict) and set(meaning) == {"admin"} and meaning["admin"] in tags:
+            menu[digit] = MenuAnswer("admin", meaning["admin"])
+        else:
+            raise _fail(path, where, f"needs 'ok', a known tag or {{ admin = \"<tag>\" }}, got {meaning!r}")
+    if not menu:
+        raise _fail(path, "digits", "no menu digits defined")
+    words_by_language: dict[str, dict[str, str]] = {}
+    for code, table in data.get("words", {}).items():
+        if code not in LANGUAGE_CODES:
+            raise _fail(path, f"words.{code}", "unknown language code")
+        found: dict[str, str] = {}
+        for digit, items in table.items():
+            if digit not in menu:
+                raise _fail(path, f"words.{code}.{digit}", "not a menu digit")
+            for word in _string_list(path, f"words.{code}.{digit}", items):
+                normal = [w.text for w in words(word) if w.text != BOUNDARY]
+                if len(normal) != 1 or found.get(normal[0], digit) != digit:
+                    raise _fail(path, f"words.{code}.{digit}", f"{word!r}: one word, one digit")
+                found[normal[0]] = digit
+        words_by_language[code] = found
+    return menu, words_by_language
 
 
 def _terms(path: Path, where: str, phrase: str, aliases: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -245,10 +292,11 @@ def load_language(path: Path, code: str, tags: dict[str, Tag], base_aliases: dic
     if not negation_words:
         raise _fail(path, "cues.negation", "must list at least one single-word negation")
     # A symptom phrase that carries its own negation ("can't breathe", "siwezi
-    # kupumua", "no puedo respirar") must not be undone by an outside "no".
+    # kupumua", "no puedo respirar") must not be undone by an outside "no"; nor a well
+    # phrase ("i don't have no problem", "no tengo ningún problema": a double negative).
     language.phrases = [
         Phrase(p.text, p.lang, p.kind, p.tag, p.terms, p.weight,
-               has_negation=p.kind == "symptom" and any(t in negation_words for t in p.terms))
+               has_negation=p.kind in ("symptom", "ok", "thanks") and any(t in negation_words for t in p.terms))
         for p in language.phrases
     ]
     return language
@@ -257,9 +305,10 @@ def load_language(path: Path, code: str, tags: dict[str, Tag], base_aliases: dic
 @cache
 def load(directory: Path = LEXICON_DIR) -> Lexicons:
     """All lexicons, validated; read once per process."""
-    tags, combinations, menu = load_tags(directory / "tags.toml")
+    tags, combinations = load_tags(directory / "tags.toml")
+    menu, menu_words = load_menu(directory / "menu.toml", tags)
     english = load_language(directory / "en.toml", "en", tags, {})
     languages = {"en": english}
     for code in LANGUAGE_CODES[1:]:
         languages[code] = load_language(directory / f"{code}.toml", code, tags, english.aliases)
-    return Lexicons(tags, combinations, menu, languages)
+    return Lexicons(tags, combinations, menu, languages, menu_words)

@@ -15,6 +15,12 @@ from .text import BOUNDARY, Word, squeeze
 
 GAP_WORDS = 3  # "body ... hot" allows "my body is very hot"
 FUZZY_MIN = 5  # shorter words have too many neighbours one letter away
+# Sheng puts Swahili tense and person prefixes on English verbs: "nilifaint",
+# "nimecollapse", "anavomit". Tried only on a word nothing else explains, and only
+# towards an English lexicon word of at least ENGLISH_STEM letters.
+SHENG_PREFIXES = ("nime", "nili", "nita", "nika", "nina", "ame", "ali", "ata", "aka", "ana",
+                  "tume", "tuli", "tuna", "wame", "wali", "wana", "ime", "ili", "ina", "na", "ni")
+ENGLISH_STEM = 4
 CACHE_LIMIT = 200_000
 NO_TERMS: frozenset[int] = frozenset()
 
@@ -23,8 +29,8 @@ NO_TERMS: frozenset[int] = frozenset()
 # reading of the same words beats it ("do not know ... person" is admin).
 KIND_RANK = {
     "urgent": 12, "flag": 11, "persist": 10, "negation": 8, "resolution": 7,
-    "third_party": 6, "intensifier": 5, "ok": 4, "admin": 3, "admin_topic": 3, "pseudo": 2, "boundary": 1,
-    "list": 1, "menu_lead": 0, "unit": 0,
+    "affirm": 9, "third_party": 6, "intensifier": 5, "ok": 4, "thanks": 4, "admin": 3, "admin_topic": 3,
+    "pseudo": 2, "past": 1, "now": 1, "boundary": 1, "list": 1, "menu_lead": 0, "unit": 0,
 }
 
 
@@ -176,14 +182,30 @@ class Matcher:
         # word-part wildcard ("*uma"), no squeezing ("fel" = "fell"), no typo correction.
         ordinary = word in self._ordinary
         ids = self._written.lookup(word, ordinary)
+        if not ordinary and len(word) > 4 and word.endswith("in"):
+            # SMS English drops the g: "killin", "havin", "breathin", "vomitin"
+            ids |= self._written.lookup(word + "g", False)
         if ids or ordinary or word.isdigit():
             return ids
         ids = self._squeezed.lookup(squeeze(word), False)
+        if not ids:
+            ids = self._sheng(word)
         if not ids and len(word) >= FUZZY_MIN - 1:
             ids = self._typo_targets(word)
             if ids:
                 self._guessed.add(word)
         return ids
+
+    def _sheng(self, word: str) -> set[int]:
+        """"nilifaint" -> the English "faint": a Swahili prefix on an English word."""
+        for prefix in SHENG_PREFIXES:
+            stem = word[len(prefix):]
+            if word.startswith(prefix) and len(stem) >= ENGLISH_STEM:
+                found = {tid for tid in self._written.lookup(stem, stem in self._ordinary)
+                         if "en" in self._term_langs[tid]}
+                if found:
+                    return found
+        return set()
 
     def is_guess(self, word: str) -> bool:
         """True if this word was read as a symptom only by typo correction ("breed" as

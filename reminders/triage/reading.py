@@ -14,6 +14,11 @@ flag is the worst error triage can make and a false alarm costs a nurse a minute
 - "not gone", "haijaisha", "sigue": nothing in that clause is over or denied.
 - An intensifier next to a symptom that has a severe form makes it severe ("kichwa
   kinauma sana" -> headache_severe).
+- "It's not that", "si kwamba", "no es que", "n é que" before a denial undo it: a
+  double negative affirms ("no es que no tenga fiebre" is a fever).
+- A symptom in a clause told in the past ("had", "last week", "tuve", "nilikuwa na")
+  is over when a later clause says the patient is well now ("fine now", "ya estoy
+  bien", "sasa niko poa").
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 
 from .lexicon import Lexicons
 from .matcher import Match
-from .text import BOUNDARY, Word
+from .text import BOUNDARY, EMOJI_PREFIX, Word
 
 NEGATION_REACH = 5  # words from a denial to the symptom it denies ("I do not have any fever")
 LIST_REACH = 3  # words from a list word to the next denied symptom ("or any cough")
@@ -38,8 +43,9 @@ class Mention:
     start: int  # token span that shows the evidence (cue included)
     end: int
     clause: int
-    immune: bool = False  # carries its own negation ("can't breathe")
+    immune: bool = False  # carries its own negation ("can't breathe", "no problem")
     state: str = "present"  # "present" | "denied" | "over"
+    thanks: bool = False  # a thank-you, not a statement of health
 
 
 @dataclass
@@ -79,12 +85,18 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
     persisting: set[int] = set()
     scope: _Scope | None = None
     pending: tuple[int, int, int] | None = None  # a resolution waiting for its symptom
+    affirm: tuple[int, int] | None = None  # (clause, last token) where a denial is undone
+    past: set[int] = set()  # clauses told in the past
+    now: set[int] = set()  # clauses told in the present ("now", or a resolution)
 
     for m in matches:
         kind, here = m.pattern.kind, clause[m.start]
         if scope is not None and scope.clause != here:
             scope = None
         if kind == "negation":
+            if affirm is not None and affirm[0] == here and m.start <= affirm[1]:
+                scope = None  # French denies twice: "ce n'est pas que je n'ai pas de fièvre"
+                continue  # "it's not that i don't have fever": a fever
             denial_ends.add(m.end)
             if _clause_ends(tokens, m.end):
                 before = _last_present(mentions, here, m.start)
@@ -95,8 +107,11 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
         elif kind == "list":
             if scope is not None and scope.last_end is not None and m.start - scope.last_end <= LOOK_BACK:
                 scope.reach = m.end + LIST_REACH - 1
-        elif kind in ("symptom", "ok"):
-            mention = Mention(m.pattern.tag, m.start, m.end, here, m.pattern.has_negation)
+        elif kind in ("symptom", "ok", "thanks"):
+            # An emoji is never denied: in "ni fiebre ni nada 😁" the smile is the reply.
+            mention = Mention(m.pattern.tag, m.start, m.end, here,
+                              m.pattern.has_negation or tokens[m.start].text.startswith(EMOJI_PREFIX),
+                              thanks=kind == "thanks")
             if pending is not None and mention.tag and pending[0] == here and m.start <= pending[1]:
                 if not lexicons.tags[mention.tag].event:
                     mention.state = "over"
@@ -114,7 +129,17 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
             elif mention.tag is not None:
                 scope = None  # an affirmed symptom ends the denial ("no fever headache")
             mentions.append(mention)
+        elif kind == "affirm":
+            # "it's not that": alone it denies what follows ("no es que esté bien" is
+            # not well); before another denial it undoes it ("no es que no tenga fiebre").
+            affirm = (here, m.end + NEGATION_REACH - 1)
+            scope = _Scope(here, m.end + NEGATION_REACH - 1, m.start)
+        elif kind == "past":
+            past.add(here)
+        elif kind == "now":
+            now.add(here)
         elif kind == "resolution":
+            now.add(here)
             if not _resolve(mentions, here, m, lexicons):
                 mentions.append(Mention(None, m.start, m.end, here))  # "better now", "all gone"
                 pending = (here, m.end + RESOLUTION_AHEAD, m.start)  # "ya se me quitó la tos"
@@ -129,11 +154,25 @@ def read(tokens: list[Word], matches: list[Match], lexicons: Lexicons, intensifi
             admin.append(m)
         # pseudo, boundary, menu_lead, unit: they only shape the reading above.
 
+    _past_and_well_now(mentions, past, now, lexicons)
     for mention in mentions:
         if mention.clause in persisting and mention.tag and mention.state != "present":
             mention.state = "present"
     _intensify(mentions, intensifiers, intensified, clause, lexicons)
     return Reading(mentions, admin, third_party)
+
+
+def _past_and_well_now(mentions: list[Mention], past: set[int], now: set[int], lexicons: Lexicons) -> None:
+    """"had a cough last week, fine now": symptoms of past clauses before a clause that
+    says the patient is well now are over (an event stays what it was)."""
+    well_now = [m.clause for m in mentions if m.tag is None and m.state == "present" and m.clause in now]
+    if not well_now:
+        return
+    last = max(well_now)
+    for mention in mentions:
+        if (mention.tag and mention.state == "present" and mention.clause in past
+                and mention.clause < last and not lexicons.tags[mention.tag].event):
+            mention.state = "over"
 
 
 def _clause_ends(tokens: list[Word], at: int) -> bool:

@@ -16,6 +16,7 @@ class TriageResult:
     language: str | None  # the language given, or the one the reply looks most like
     denied: list[str] = field(default_factory=list)  # symptoms said to be absent or over
     menu: str | None = None  # the menu digit, when the reply answered the menu
+    intent: str | None = None  # "thanks" for a plain thank-you (admin that needs no one)
 
     def to_dict(self) -> dict:
         return {
@@ -25,4 +26,5 @@ class TriageResult:
             "language": self.language,
             "denied": list(self.denied),
             "menu": self.menu,
+            "intent": self.intent,
         }

@@ -14,7 +14,17 @@ from typing import NamedTuple
 # A word is letters/digits, possibly joined by apostrophes ("don't", "j'ai"); the
 # punctuation that ends a clause is kept as its own token. Everything else (emoji,
 # symbols, "#") separates words and is otherwise ignored.
-_TOKEN = re.compile(r"[^\W_]+(?:['’`´][^\W_]+)*|[.!?;,:\n]")
+# A few emoji say what a word would ("all good 👍", "🤒🤒"): each becomes a word that
+# en.toml maps to "ok" or a symptom ("emojiwell", "emojifever"). Others are ignored, so an
+# emoji alone is still a reply a person reads.
+EMOJI_PREFIX = "emoji"
+EMOJI_WORDS = {
+    "👍": "emojiwell", "👌": "emojiwell", "✅": "emojiwell", "💯": "emojiwell", "😊": "emojiwell",
+    "🙂": "emojiwell", "😀": "emojiwell", "😃": "emojiwell", "😁": "emojiwell", "😄": "emojiwell",
+    "💪": "emojiwell", "🤒": "emojifever", "🥵": "emojifever", "🤢": "emojivomit", "🤮": "emojivomit",
+    "🤧": "emojiflu",
+}
+_TOKEN = re.compile(r"[^\W_]+(?:['’`´][^\W_]+)*|[.!?;,:\n]|" + "|".join(EMOJI_WORDS))
 # French elision ("j'ai", "l'oeil", "n'arrive", "qu'il"): split, so "l'oeil" is "l oeil".
 # Other apostrophes are dropped ("don't" -> "dont", "I'm" -> "im"): that is how SMS
 # writers spell them anyway, and the lexicon's aliases expand both forms alike.
@@ -59,6 +69,9 @@ def words(text: str) -> list[Word]:
     for match in _TOKEN.finditer(text):
         raw = match.group()
         start = match.start()
+        if raw in EMOJI_WORDS:
+            out.append(Word(EMOJI_WORDS[raw], start, match.end()))
+            continue
         if len(raw) == 1 and raw in ".!?;,:\n":
             if out and out[-1].text != BOUNDARY:
                 out.append(Word(BOUNDARY, start, start + 1))

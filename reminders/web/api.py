@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import select
 
 from reminders.models import CheckIn, Clinic, Message, Patient, Staff
+from reminders.roles import PATIENT_ENROLL, PATIENT_READ, PATIENT_UPDATE, QUEUE_WORK
 from reminders.schemas import (
     CheckInPublic, MessagePublic, PatientCreate, PatientPublic, PatientUpdate, QueueItemPublic,
     QueueResolve,
@@ -16,7 +16,7 @@ from reminders.schemas import (
 from reminders.security import DUMMY_HASH, issue_token, verify_password
 from reminders.services import audit, patients, queue
 from reminders.services.enroll import enroll
-from reminders.web.deps import CurrentStaff, Id, NowDep, SessionDep, SettingsDep, storable_input
+from reminders.web.deps import CurrentStaff, Id, LoginForm, NowDep, Require, SessionDep, SettingsDep, storable_input
 
 # Every route commits its unit of work itself, before it answers (deps.get_session);
 # storable_input refuses NUL and lone surrogates with a 422 naming the field.
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api", dependencies=[Depends(storable_input)])
 
 
 @router.post("/token")
-def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
+def token(request: Request, form: Annotated[LoginForm, Depends()],
           session: SessionDep, settings: SettingsDep, now: NowDep) -> dict[str, str]:
     email = form.username.strip().lower()
     key = (email, request.client.host if request.client else "")
@@ -44,12 +44,12 @@ def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
         throttle.failed(key, now)  # the 401 below rolls the request's transaction back; keep the audit
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password",
                             headers={"WWW-Authenticate": "Bearer"})
-    throttle.succeeded(key)
     audit.record(session, staff.email, "auth.login", "staff", staff.id,
                  clinic_id=staff.clinic_id, at=now)
-    answer = {"access_token": issue_token(settings.secret_key, staff.id, now), "token_type": "bearer"}
-    session.commit()
-    return answer
+    access_token = issue_token(settings.token_keys, staff.id, now, version=staff.token_version)
+    session.commit()  # before the throttle's own write: on SQLite this session holds the lock
+    throttle.succeeded(key)
+    return {"access_token": access_token, "token_type": "bearer"}
 
 
 def _public(session, patient: Patient, *, with_messages: bool) -> PatientPublic:  # type: ignore[no-untyped-def]
@@ -70,13 +70,15 @@ def _public(session, patient: Patient, *, with_messages: bool) -> PatientPublic:
         ).all()
         result.messages = [
             MessagePublic(id=m.id, direction=m.direction, kind=m.kind, body=m.body,
-                          status=m.status, sid=m.provider_sid, created_at=m.created_at)
+                          status=m.status, sid=m.provider_sid, created_at=m.created_at,
+                          in_reply_to=m.in_reply_to)
             for m in rows
         ]
     return result
 
 
-@router.post("/patients", status_code=status.HTTP_201_CREATED)
+@router.post("/patients", status_code=status.HTTP_201_CREATED,
+             dependencies=[Depends(Require(PATIENT_ENROLL))])
 def create_patient(request: PatientCreate, session: SessionDep, staff: CurrentStaff,
                    now: NowDep) -> PatientPublic:
     patient = enroll(session, request, now=now, actor=staff.email, clinic_scope=staff.clinic_id)
@@ -86,7 +88,7 @@ def create_patient(request: PatientCreate, session: SessionDep, staff: CurrentSt
     return answer
 
 
-@router.get("/patients/{patient_id}")
+@router.get("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_READ))])
 def read_patient(patient_id: Id, session: SessionDep, staff: CurrentStaff,
                  now: NowDep) -> PatientPublic:
     patient = patients.get_for_staff(session, patient_id, staff)
@@ -97,7 +99,7 @@ def read_patient(patient_id: Id, session: SessionDep, staff: CurrentStaff,
     return answer
 
 
-@router.patch("/patients/{patient_id}")
+@router.patch("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_UPDATE))])
 def update_patient(patient_id: Id, update: PatientUpdate, session: SessionDep,
                    staff: CurrentStaff, now: NowDep) -> PatientPublic:
     patient = patients.update(session, patient_id, update, staff, now)
@@ -106,7 +108,7 @@ def update_patient(patient_id: Id, update: PatientUpdate, session: SessionDep,
     return answer
 
 
-@router.get("/queue")
+@router.get("/queue", dependencies=[Depends(Require(QUEUE_WORK))])
 def list_queue(session: SessionDep, staff: CurrentStaff, now: NowDep,
                status: Literal["open", "claimed", "resolved", "unresolved"] | None = None,
                ) -> list[QueueItemPublic]:
@@ -123,14 +125,14 @@ def list_queue(session: SessionDep, staff: CurrentStaff, now: NowDep,
     return answer
 
 
-@router.post("/queue/{item_id}/claim")
+@router.post("/queue/{item_id}/claim", dependencies=[Depends(Require(QUEUE_WORK))])
 def claim_item(item_id: Id, session: SessionDep, staff: CurrentStaff, now: NowDep) -> QueueItemPublic:
     answer = QueueItemPublic.model_validate(queue.claim(session, item_id, staff, now), from_attributes=True)
     session.commit()
     return answer
 
 
-@router.post("/queue/{item_id}/resolve")
+@router.post("/queue/{item_id}/resolve", dependencies=[Depends(Require(QUEUE_WORK))])
 def resolve_item(item_id: Id, body: QueueResolve, session: SessionDep, staff: CurrentStaff,
                  now: NowDep) -> QueueItemPublic:
     item = queue.resolve(session, item_id, staff, body.outcome, body.note, now)

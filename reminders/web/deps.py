@@ -1,22 +1,25 @@
-"""Dependencies as types, so routes read like sentences (SessionDep, CurrentStaff)."""
+"""Dependencies as types, so routes read like sentences (SessionDep, CurrentStaff), and
+the role check every route declares (Require)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Form, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel import Session
 
 from reminders.config import Settings
 from reminders.db import session_scope
+from reminders.errors import Forbidden
 from reminders.models import Staff
-from reminders.security import read_token
+from reminders.roles import can
+from reminders.security import MAX_PASSWORD, read_token
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token")
 
@@ -84,9 +87,10 @@ NowDep = Annotated[datetime, Depends(get_now)]
 
 def get_current_staff(request: Request, token: Annotated[str, Depends(oauth2)],
                       session: SessionDep, settings: SettingsDep, now: NowDep) -> Staff:
-    staff_id = read_token(settings.secret_key, token, now)
-    staff = session.get(Staff, staff_id) if staff_id is not None else None
-    if staff is None or not staff.active:
+    claims = read_token(settings.token_keys, token, now)
+    staff = session.get(Staff, claims.staff_id) if claims is not None else None
+    # A disabled account, or a token issued before its tokens were revoked, is signed out.
+    if staff is None or not staff.active or staff.token_version != claims.version:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in",
                             headers={"WWW-Authenticate": "Bearer"})
     # Plain values for the audit of a refused request (app.py): the ORM row is gone by then.
@@ -95,3 +99,51 @@ def get_current_staff(request: Request, token: Annotated[str, Depends(oauth2)],
 
 
 CurrentStaff = Annotated[Staff, Depends(get_current_staff)]
+
+
+def Require(action: str, current: Callable[..., Staff] = get_current_staff) -> Callable[..., Staff]:  # noqa: N802
+    """`Depends(Require(action))`: the signed-in staff member, if their role may do `action`
+    (reminders/roles.py); otherwise Forbidden: 403, written to the audit log (app.py).
+    Every API route declares one (a test fails otherwise); staff pages reuse it with
+    their own way of finding the signed-in member, e.g. `Require(QUEUE_WORK, current=...)`
+    with a cookie-session dependency that returns a Staff row:
+
+        @router.get("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_READ))])
+    """
+    can("admin", action)  # an unknown action fails here, at import, not on a request
+
+    def require(request: Request, staff: Annotated[Staff, Depends(current)]) -> Staff:
+        if not can(staff.role, action):
+            request.state.staff_ref = (staff.email, staff.clinic_id)  # for the audit row
+            raise Forbidden(action)
+        return staff
+
+    # Real objects, not the strings `from __future__ import annotations` leaves: FastAPI
+    # could not resolve the local `current` from a string.
+    require.__annotations__ = {"request": Request, "staff": Annotated[Staff, Depends(current)],
+                               "return": Staff}
+    require.required_action = action  # type: ignore[attr-defined]  # what the route test reads
+    return require
+
+
+# Usernames are emails (at most 254 characters); a NUL cannot be stored in PostgreSQL
+# text and is never part of a real one. Both are refused with a 422 naming the field,
+# before anything touches the database.
+_NO_NUL = r"^[^\x00]*$"
+
+
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with bounded, storable fields."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(max_length=254, pattern=_NO_NUL)],
+        password: Annotated[str, Form(max_length=MAX_PASSWORD * 8)],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form(max_length=254)] = None,
+        client_secret: Annotated[str | None, Form(max_length=254)] = None,
+    ) -> None:
+        super().__init__(grant_type=grant_type, username=username, password=password, scope=scope,
+                         client_id=client_id, client_secret=client_secret)

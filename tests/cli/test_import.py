@@ -33,7 +33,7 @@ def test_import_enrolls_good_rows_and_reports_bad_ones(cli, kibera, session, tmp
     ))
     result = cli("import", str(path), "--clinic", "KIB")
     assert result.exit_code == 1, result.output
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": 2, "refused": 5}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": 2, "unchanged": 0, "refused": 5}
     lines = [line for line in result.stderr.splitlines() if line.startswith("row ")]
     assert [line.split(":")[0] for line in lines] == ["row 3", "row 4", "row 5", "row 6", "row 7"]
     assert "phone:" in lines[0] and "language:" in lines[1] and "art_start_date:" in lines[2]

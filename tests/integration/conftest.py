@@ -33,7 +33,7 @@ def reminders_env(fake_twilio, tmp_path) -> Callable[[str], dict[str, str]]:  # 
         values = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
         values.update({
             "REMINDERS_DATABASE_URL": database_url,
-            "REMINDERS_SECRET_KEY": "test-secret-key-0123456789",
+            "REMINDERS_SECRET_KEY": "test-secret-key-0123456789-serving-length",  # serve wants 32+
             "REMINDERS_PUBLIC_URL": "https://reminders.example.org",
             "REMINDERS_SMS_GATEWAY": "twilio",
             "REMINDERS_TWILIO_API_BASE": fake_twilio.base_url,

@@ -49,3 +49,12 @@ def test_environment_names_match_the_settings():
         environment = compose()["services"][name]["environment"]
         assert set(environment) <= known, set(environment) - known
     assert "REMINDERS_DATABASE_URL" in compose()["services"]["worker"]["environment"]
+
+
+def test_workers_have_a_healthcheck_that_is_a_real_cli_command():
+    cli = get_command(app)
+    test = compose()["services"]["worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] == "reminders"
+    sub = cli.commands[test[2]]
+    options = {opt for param in sub.params for opt in getattr(param, "opts", [])}
+    assert all(word in options for word in test[3:] if word.startswith("--"))

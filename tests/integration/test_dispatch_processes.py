@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from reminders.db import session_scope
@@ -17,6 +18,7 @@ from reminders.models import CheckIn, Message
 from reminders.schemas import PatientCreate
 from reminders.services.clinics import add_clinic
 from reminders.services.enroll import enroll
+from reminders.store.claims import db_now
 from tests.integration.conftest import start_reminders
 
 ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)
@@ -75,7 +77,8 @@ def test_a_worker_killed_mid_pass_loses_nothing_and_sends_nothing_twice(
     offset = datetime.fromisoformat(DUE) - datetime.now(timezone.utc)
     fake_twilio.clock = lambda: datetime.now(timezone.utc) + offset
     # Slow enough (20 messages/s) that the pass is surely still running when we kill it.
-    env = reminders_env(postgres_url, REMINDERS_DISPATCH_RATE="20", REMINDERS_DISPATCH_CONCURRENCY="4")
+    env = reminders_env(postgres_url, REMINDERS_DISPATCH_RATE="20", REMINDERS_DISPATCH_CONCURRENCY="4",
+                        REMINDERS_SEND_LEASE_SECONDS="2")
     worker = start_reminders(["dispatch", "--now", DUE], env)
     wait_for(lambda: len(fake_twilio.sent) >= 30)
     worker.send_signal(signal.SIGKILL)
@@ -84,7 +87,13 @@ def test_a_worker_killed_mid_pass_loses_nothing_and_sends_nothing_twice(
     sent_before_restart = len(fake_twilio.sent)
     assert sent_before_restart < 120  # it really died mid-pass
 
-    # Restart after the lease: stranded `sending` rows are settled by asking the fake.
+    # Restart after the lease (database clock): stranded rows are settled by asking the fake.
+    def leases_over() -> bool:
+        with session_scope(pg_engine) as session:
+            latest = session.execute(sa.select(sa.func.max(Message.lease_until))).scalar_one()
+            return latest is None or latest < db_now(session)
+
+    wait_for(leases_over, timeout=30)
     later = (datetime.fromisoformat(DUE) + timedelta(minutes=10)).isoformat()
     rerun = start_reminders(["dispatch", "--now", later], {**env, "REMINDERS_DISPATCH_RATE": "2000"})
     out, err = rerun.communicate(timeout=120)

@@ -11,6 +11,7 @@ from reminders.db import session_scope
 from reminders.models import CheckIn, Message, Patient, QueueItem
 from reminders.services import dispatch
 from reminders.sms.base import SendError
+from reminders.store.claims import db_now
 from tests.recording_gateway import Sent
 
 ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)  # 10:00 in Nairobi
@@ -104,13 +105,21 @@ def test_an_unusable_number_opens_a_queue_item_for_staff(engine, gateway, make_p
     assert (first.status, first.error_kind) == ("failed", "invalid_number")
 
 
-def test_retries_exhausted_fail_the_checkin_visibly(engine, gateway, make_patient):
+def test_transient_failures_are_retried_across_passes_then_fail_visibly(engine, gateway, make_patient):
     patient = make_patient(enrolled=ENROLLED, art_start=START)
     gateway.failures[patient.phone] = SendError("transient", code=20429, status=429)
-    dispatch.run_once(engine, gateway, now=day_at(3))
+    first = dispatch.run_once(engine, gateway, now=day_at(3))
+    assert first["retrying"] == 2  # the welcome and the check-in
+    assert checkins(engine, patient.id)[0].status == "queued"  # not failed: tried again later
+    # Passes every 6 hours until the day-7 check-in is due: then it is given up, visibly.
+    moment = day_at(3)
+    while checkins(engine, patient.id)[0].status == "queued":
+        moment += timedelta(hours=6)
+        assert moment < day_at(8), "never given up"
+        dispatch.run_once(engine, gateway, now=moment)
     assert checkins(engine, patient.id)[0].status == "failed"
     with session_scope(engine) as session:
-        assert session.exec(select(QueueItem.reason)).one() == "send_failed"
+        assert session.exec(select(QueueItem.reason).distinct()).one() == "send_failed"
 
 
 def test_an_ambiguous_send_is_unknown_and_never_resent(engine, gateway, make_patient):
@@ -124,12 +133,14 @@ def test_an_ambiguous_send_is_unknown_and_never_resent(engine, gateway, make_pat
     assert len(gateway.to(patient.phone)) == 1  # only the welcome
 
 
-def _strand_as_sending(engine, patient_id, claimed_at):  # type: ignore[no-untyped-def]
-    """What a worker killed between claiming and recording leaves behind."""
+def _strand_as_sending(engine, patient_id, claimed_at, lease_left=timedelta(seconds=-1)):  # type: ignore[no-untyped-def]
+    """What a worker killed between claiming and recording leaves behind: a `sending` row
+    whose lease (database clock) ran out `-lease_left` ago."""
     with session_scope(engine) as session:
         message = session.exec(select(Message).where(Message.patient_id == patient_id,
                                                      Message.kind == "checkin")).one()
         message.status, message.claimed_at, message.claimed_by = "sending", claimed_at, "dead:1"
+        message.claim_token, message.lease_until = "deadworkertoken", db_now(session) + lease_left
         return message.id
 
 
@@ -150,9 +161,11 @@ def test_a_dead_workers_claim_found_at_the_provider_is_not_resent(engine, gatewa
 def test_a_dead_workers_claim_the_provider_never_saw_is_sent_once(engine, gateway, make_patient):
     patient = make_patient(enrolled=ENROLLED, art_start=START)
     dispatch.queue_due_checkins(engine, now=day_at(3))
-    _strand_as_sending(engine, patient.id, day_at(3))
-    soon = dispatch.run_once(engine, gateway, now=day_at(3, minute=7))  # lease not over yet
+    message_id = _strand_as_sending(engine, patient.id, day_at(3), lease_left=timedelta(minutes=5))
+    soon = dispatch.run_once(engine, gateway, now=day_at(3, minute=20))  # lease not over yet
     assert soon["requeued"] == 0
+    with session_scope(engine) as session:  # the lease runs out (database clock)
+        session.get(Message, message_id).lease_until = db_now(session) - timedelta(seconds=1)
     summary = dispatch.run_once(engine, gateway, now=day_at(3, minute=20))
     assert summary["requeued"] == 1
     checkin_bodies = [s for s in gateway.to(patient.phone) if "1" in s.body and s is not gateway.sent[0]]

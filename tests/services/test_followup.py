@@ -109,3 +109,14 @@ def test_a_patient_is_thanked_and_completed_after_the_last_day(engine, gateway, 
     dispatch.run_once(engine, gateway, now=day_at(58, 2))
     assert kinds(engine, patient.id)[-1] == "completed"
     assert followup.run_once(engine, now=day_at(60))["completed"] == 0
+
+
+def test_the_followup_pass_works_in_batches_of_short_transactions(engine, gateway, make_patient):
+    patients = [make_patient(enrolled=ENROLLED, art_start=START) for _ in range(5)]
+    dispatch.run_once(engine, gateway, now=day_at(3))
+    with session_scope(engine) as session:
+        assert followup.send_reminders(session, day_at(4, 1), followup.protocols.load_protocol(), 2) == 2
+        session.rollback()
+    summary = followup.run_once(engine, now=day_at(5, 1), batch=2)  # 5 rows: 2 + 2 + 1
+    assert summary["reminded"] == 5 and summary["no_response"] == 5
+    assert all(kinds(engine, p.id).count("reminder") == 1 for p in patients)

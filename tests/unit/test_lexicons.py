@@ -41,7 +41,26 @@ def test_design_red_flags_are_urgent_tags(lexicons):
 
 
 def test_menu_matches_the_check_in_message(lexicons):
-    assert lexicons.menu == {"1": "ok", "2": "unwell", "3": "pill_problem", "4": "call_request"}
+    # reminders/data/messages/*.toml: 1 well, 2 fever, 3 swelling or lumps, 4 another new
+    # problem, 5 pills, 6 please call me (admin: a request, not a symptom).
+    assert {digit: (m.level, m.tag) for digit, m in lexicons.menu.items()} == {
+        "1": ("ok", None), "2": ("symptom", "fever"), "3": ("symptom", "swelling"),
+        "4": ("symptom", "unwell"), "5": ("symptom", "pill_problem"), "6": ("admin", "call_request"),
+    }
+
+
+def test_every_language_writes_every_menu_digit_as_a_word(lexicons):
+    for code in LANGUAGE_CODES:
+        assert set(lexicons.menu_words[code].values()) == set(lexicons.menu), code
+
+
+def test_a_bad_menu_file_is_refused_with_its_key(tmp_path):
+    shutil.copytree(LEXICON_DIR, tmp_path / "lex")
+    path = tmp_path / "lex" / "menu.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('6 = { admin = "call_request" }', '6 = "callme"'),
+                    encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"menu.toml: digits.6"):
+        load(tmp_path / "lex")
 
 
 def test_every_language_lists_resolution_and_third_party_cues(lexicons):

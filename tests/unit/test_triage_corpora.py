@@ -1,7 +1,9 @@
-"""Triage against the three labelled corpora (tests/triage_corpora.py, tests/data/).
+"""Triage against the labelled corpora that are gates (tests/triage_corpora.py, tests/data/).
 
 Each corpus's figures are printed and added to the end-of-run summary; the four floors
-of issue 4 are asserted on each. `-k wellformed` checks the files without the engine.
+of issue 4 are asserted on each, and no reply may be misclassified. `-k wellformed`
+checks the files without the engine. The sealed corpus is measured, never asserted, in
+test_triage_sealed.py.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ def test_corpus_wellformed(name: str) -> None:
 def test_every_reply_gets_a_known_level(outcomes: list[Outcome]) -> None:
     odd = [describe(o) for o in outcomes if o.level not in LEVELS]
     assert not odd, "\n".join(odd)
+
+
+def test_no_reply_is_misclassified(outcomes: list[Outcome]) -> None:
+    # The gates were tuned on: any miss now is a regression, whatever the floors allow.
+    wrong = [describe(o) for o in outcomes if not o.correct]
+    assert not wrong, f"{len(wrong)} misclassified:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize("metric", list(METRICS))

@@ -125,8 +125,8 @@ def test_changing_the_preferred_hour_moves_planned_checkins(client, login):
 
 
 def test_healthz_and_openapi(client):
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok",
-                                             "spool": {"pending": 0, "quarantined": 0}}
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["database"]["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/token", "/api/patients", "/api/patients/{patient_id}", "/api/queue",
                  "/api/queue/{item_id}/claim", "/api/queue/{item_id}/resolve", "/twilio/sms", "/twilio/status"):

@@ -77,6 +77,19 @@ def test_a_well_reply_is_stored_and_thanked_in_the_patients_language(twilio, pat
     assert items(engine) == []
 
 
+def test_a_plain_thank_you_is_thanked_and_queues_nothing(twilio, patient, engine):
+    # triage calls it admin (not a health report), but it asks staff for nothing
+    text = answer(twilio.post("asante sana"))
+    assert "asante kwa jibu" in text.lower()
+    assert items(engine) == []
+
+
+def test_call_me_without_a_symptom_is_an_admin_queue_item(twilio, patient, engine):
+    answer(twilio.post("naomba mnipigie simu"))
+    (item,) = items(engine)
+    assert item.level == "admin" and item.patient_id == patient.id
+
+
 @pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", None])
 def test_a_bad_signature_is_403_and_stores_nothing(client, patient, engine, signature):
     before = snapshot(engine)

@@ -1,0 +1,186 @@
+"""Recording send results: each SID as its send returns, in small bulk transactions.
+
+Sending threads hand each outcome to one `Recorder` thread, which writes whatever has
+arrived (up to `max_batch`) in one transaction: a SID is in the database a few
+milliseconds after its send returned, not when the batch ends, and a pass does not pay a
+commit per message. Kept callbacks for those SIDs are applied in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from reminders.db import session_scope
+from reminders.delivery import ErrorKind
+from reminders.models import CheckIn, Message
+from reminders.services.status import apply_early, apply_send_failure
+from reminders.sms.base import SendError, SentSms
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST = timedelta(minutes=1)  # a transient failure waits this long, doubling each time
+RETRY_CAP = timedelta(hours=1)
+MAX_RETRIES = 8  # for messages without a next check-in to beat
+LOOKUP_SPACING = timedelta(minutes=1)  # an unknown send is looked up after 2, 4, 8, ... minutes
+
+
+@dataclass(frozen=True)
+class Job:
+    message_id: int
+    phone: str
+    body: str
+    checkin_id: int | None
+
+
+def record_sent(session: Session, sent: list[tuple[Job, SentSms]], now: datetime,
+                final_status: str | None = None) -> None:
+    """Provider accepted these: SIDs and statuses, in two bulk updates, then kept callbacks."""
+    if not sent:
+        return
+    session.execute(sa.update(Message), [
+        {"id": job.message_id, "status": final_status or result.status, "provider_sid": result.sid,
+         "status_changed_at": now, "claim_token": None, "lease_until": None}
+        for job, result in sent])
+    checkins = [{"id": job.checkin_id, "status": "sent", "sent_at": now, "provider_sid": result.sid}
+                for job, result in sent if job.checkin_id is not None]
+    if checkins:
+        session.execute(sa.update(CheckIn), checkins)
+    apply_early(session, now, [result.sid for _, result in sent])
+
+
+def record_found(session: Session, message: Message, found: SentSms, now: datetime) -> None:
+    """A message the provider turned out to have (recovery or a later lookup)."""
+    message.status, message.provider_sid = found.status, found.sid
+    message.status_changed_at, message.claim_token, message.lease_until = now, None, None
+    message.next_attempt_at = None
+    session.add(message)
+    if message.checkin_id:
+        checkin = session.get(CheckIn, message.checkin_id)
+        if checkin is not None and checkin.status in ("queued", "unknown"):
+            checkin.status, checkin.sent_at, checkin.provider_sid = "sent", now, found.sid
+            session.add(checkin)
+    session.flush()
+    apply_early(session, now, [found.sid])
+
+
+def worth_retrying(session: Session, message: Message, retry_at: datetime) -> bool:
+    """A check-in is worth retrying until the patient's next check-in is due; any other
+    message for MAX_RETRIES attempts (a few hours of backoff)."""
+    if message.checkin_id:
+        checkin = session.get(CheckIn, message.checkin_id)
+        if checkin is not None:
+            following = session.execute(
+                sa.select(sa.func.min(CheckIn.due_at))
+                .where(CheckIn.patient_id == checkin.patient_id, CheckIn.due_at > checkin.due_at)
+            ).scalar_one_or_none()
+            if following is not None:
+                return retry_at < following
+    return message.attempts < MAX_RETRIES
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    delay = min(RETRY_CAP, RETRY_FIRST * (2 ** max(0, attempts - 1)))
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def record_failure(session: Session, message_id: int, outcome: SendError, now: datetime,
+                   counts: dict[str, int]) -> None:
+    message = session.get(Message, message_id, with_for_update=True)
+    checkin = session.get(CheckIn, message.checkin_id) if message.checkin_id else None
+    message.status_changed_at, message.claim_token, message.lease_until = now, None, None
+    message.error_code, message.error_kind = outcome.code, outcome.kind
+    if outcome.kind == ErrorKind.TRANSIENT:
+        # Nothing went out (the gateway made sure): try again in a later pass, until the
+        # patient's next check-in is due.
+        retry_at = now + backoff(message.attempts, outcome.retry_after)
+        if worth_retrying(session, message, retry_at):
+            message.status, message.next_attempt_at = "pending", retry_at
+            counts["retrying"] += 1
+            session.add(message)
+            log.warning("send failed message=%s kind=transient code=%s: retry later",
+                        message.id, outcome.code)
+            return
+    if outcome.kind == ErrorKind.UNKNOWN:
+        # The provider may have it: never re-send blindly; look it up later; staff see it.
+        message.status, message.next_attempt_at = "unknown", now + LOOKUP_SPACING * 2
+        if checkin is not None:
+            checkin.status, checkin.sent_at = "unknown", now
+        counts["unknown"] += 1
+    else:
+        message.status = "failed"
+        if checkin is not None:
+            checkin.status, checkin.error_code, checkin.error_kind = "failed", outcome.code, outcome.kind
+        counts["failed"] += 1
+        apply_send_failure(session, message, outcome.kind, outcome.code, now)
+    session.add(message)
+    log.warning("send failed message=%s kind=%s code=%s", message.id, outcome.kind, outcome.code)
+
+
+class Recorder:
+    """One thread writing outcomes as they arrive. `put()` from any thread; `close()`
+    waits until everything handed over is written (or could not be: then the rows stay
+    `sending` and recovery settles them by asking the provider)."""
+
+    def __init__(self, engine: sa.Engine, now: datetime, final_status: str | None = None,
+                 max_batch: int = 100) -> None:
+        self.engine, self.now, self.final_status, self.max_batch = engine, now, final_status, max_batch
+        self.counts = {"sent": 0, "failed": 0, "unknown": 0, "retrying": 0}
+        self.queue: queue.Queue[tuple[Job, SentSms | SendError] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="send-recorder", daemon=True)
+        self.thread.start()
+
+    def put(self, job: Job, outcome: SentSms | SendError) -> None:
+        self.queue.put((job, outcome))
+
+    def close(self) -> dict[str, int]:
+        self.queue.put(None)
+        self.thread.join()
+        return self.counts
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            batch = [self.queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if None in batch:
+                done = True
+            items = [item for item in batch if item is not None]
+            if items:
+                self._write(items)
+
+    def _write(self, items: list[tuple[Job, SentSms | SendError]]) -> None:
+        for attempt in range(5):
+            try:
+                with session_scope(self.engine) as session:
+                    sent = [(j, o) for j, o in items if isinstance(o, SentSms)]
+                    record_sent(session, sent, self.now, self.final_status)
+                    counts = dict.fromkeys(self.counts, 0)
+                    for job, outcome in items:
+                        if isinstance(outcome, SendError):
+                            record_failure(session, job.message_id, outcome, self.now, counts)
+                counts["sent"] = len(sent)
+                for key, value in counts.items():
+                    self.counts[key] += value
+                if sent:
+                    log.info("sent messages=%s", len(sent))
+                return
+            except sa.exc.OperationalError:
+                log.exception("recording send results failed (attempt %s)", attempt + 1)
+                time.sleep(0.2 * 2 ** attempt)
+        log.error("send results not recorded messages=%s: recovery will ask the provider",
+                  len(items))
+
