@@ -150,7 +150,7 @@ def run(fault: str, replies: int) -> dict[str, object]:
         spool_dir = Path(tmp) / "spool"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
         env.update(REMINDERS_DATABASE_URL=served, REMINDERS_PUBLIC_URL=URL, TWILIO_AUTH_TOKEN=TOKEN,
-                   REMINDERS_SMS_GATEWAY="local", REMINDERS_SECRET_KEY="fault-run-secret-key-0123",
+                   REMINDERS_SMS_GATEWAY="local", REMINDERS_SECRET_KEY="fault-run-secret-key-0123456789-0123456789",
                    REMINDERS_SPOOL_DIR=str(spool_dir), REMINDERS_WEBHOOK_BUDGET_SECONDS=BUDGET)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

@@ -46,7 +46,7 @@ def test_an_unreachable_database_is_one_line_naming_the_host(command, closed_por
     register.write_text("phone,art_start_date,consent\n0712345678,2026-12-01,yes\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
     env.update(REMINDERS_DATABASE_URL=f"postgresql://nurse:{PASSWORD}@127.0.0.1:{closed_port}/reminders",
-               REMINDERS_SMS_GATEWAY="local", REMINDERS_SECRET_KEY="test-secret-key-0123456789",
+               REMINDERS_SMS_GATEWAY="local", REMINDERS_SECRET_KEY="test-secret-key-0123456789-0123456789-abcdef",
                REMINDERS_SPOOL_DIR=str(tmp_path / "spool"))
     args = [str(register) if arg == "REGISTER" else arg for arg in COMMANDS[command]]
     done = subprocess.run([sys.executable, "-m", "reminders", *args], env=env, cwd=ROOT, input="long password 1\n",
