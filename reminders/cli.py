@@ -15,6 +15,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 
@@ -69,8 +70,32 @@ def user_errors(func: F) -> F:
         except ValidationError as exc:
             error = exc.errors()[0]
             fail(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}")
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            typer.echo(f"error: {database_unreachable(exc)}", err=True)
+            raise typer.Exit(DATABASE_UNAVAILABLE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+DATABASE_UNAVAILABLE = 3  # exit code: the database cannot be reached (not the user's input)
+
+
+def database_unreachable(exc: Exception) -> str:
+    """One line: where the database is (host and port, or the SQLite file; never the
+    password) and the driver's reason, without its hints and tracebacks."""
+    url = sa.make_url(load_settings().database_url)
+    if url.get_backend_name() == "sqlite":
+        where = f"SQLite file {url.database or ':memory:'}"
+    else:
+        where = f"{url.host or 'localhost'}:{url.port or 5432}"
+        if url.database:
+            where += f"/{url.database}"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "failed: " in reason:  # libpq: 'connection to server at "h", port p failed: REASON'
+        reason = reason.rsplit("failed: ", 1)[1]
+    if url.password:
+        reason = reason.replace(url.password, "***")
+    return f"database unreachable at {where}: {reason.strip() or type(exc).__name__}"
 
 
 def settings() -> Settings:

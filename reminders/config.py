@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # How long a claimed message may stay claimed or `sending` without its worker renewing
     # the lease (database clock) before another worker takes it over. A live worker renews it.
     send_lease_seconds: float = Field(default=300.0, gt=0)
+    # Twilio waits 15 s for a webhook: past this budget the reply is spooled instead.
+    webhook_budget_seconds: float = Field(default=5.0, gt=0, le=12)
 
     # Twilio's own names, without our prefix.
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")

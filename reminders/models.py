@@ -155,13 +155,16 @@ class Message(SQLModel, table=True):
     in_reply_to: int | None = None  # an automatic answer points at the reply it answers
     direction: str = Field(max_length=8)  # inbound | outbound
     kind: str = Field(max_length=24)  # welcome, checkin, reminder, reply, answer, alert, ...
-    phone: str = Field(max_length=20)  # the other party, E.164
+    # The other party: E.164 for SMS, or a channel address Twilio posts ("whatsapp:+...");
+    # 64 holds every address Twilio documents with margin.
+    phone: str = Field(max_length=64)
     body: str
     # Twilio retries inbound webhooks with the same MessageSid: unique, so a retry is a no-op.
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     # outbound: pending -> sending -> queued/accepted/sent -> delivered | undelivered | failed;
     # also unknown (the send may have happened) and cancelled. inbound: received (stored
-    # and answered) -> processed (triaged into the queue).
+    # and answered) -> processed (triaged into the queue), or unprocessable (the replies
+    # pass failed on it MAX_PROCESS_ATTEMPTS times: an admin queue item shows it to staff).
     status: str = Field(max_length=16)
     error_code: int | None = None
     error_kind: str | None = Field(default=None, max_length=16)

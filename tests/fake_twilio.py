@@ -11,8 +11,8 @@ account SID and auth token (HTTP Basic auth, 401 with error 20003 otherwise):
 Like Twilio: errors are {"code", "message", "more_info", "status"}; a new message is
 "queued" ("accepted" with a Messaging Service, num_segments "0" and no From yet) with
 date_sent null until it is sent; lists are newest first, with next_page_uri/PageToken
-paging; DateSent filters accept whole days ("on and after"/"on and before") or exact
-times. Twilio's magic test numbers are refused as Twilio's test credentials refuse
+paging; DateSent filters accept whole days (DateSent> "on or after midnight on D",
+DateSent< "on or before midnight on D", as Twilio documents) or exact times. Twilio's magic test numbers are refused as Twilio's test credentials refuse
 them (+15005550001 invalid, +15005550002 unroutable, +15005550003 no permission for the
 region, +15005550004 opted out, +15005550009 not a mobile).
 
@@ -762,23 +762,22 @@ def _parse_date_filter(value: str) -> date | datetime | None:
 
 
 def _date_test(name: str, bound: date | datetime) -> Callable[[FakeMessage], bool]:
-    """Twilio's semantics: DateSent> is "on and after", DateSent< "on and before"; a
-    message not sent yet (date_sent null) matches no DateSent filter."""
-
-    def key(message: FakeMessage) -> date | datetime | None:
-        if message.date_sent is None:
-            return None
-        return message.date_sent if isinstance(bound, datetime) else message.date_sent.date()
+    """Twilio's documented semantics for a whole day D: `DateSent>=D` is "sent on or after
+    midnight on D", `DateSent<=D` "sent on or before midnight on D" (so nothing of D
+    itself), `DateSent=D` "sent on D". A message not sent yet (date_sent null) matches
+    no DateSent filter."""
+    midnight = (datetime(bound.year, bound.month, bound.day, tzinfo=timezone.utc)
+                if not isinstance(bound, datetime) else bound)
 
     def test(message: FakeMessage) -> bool:
-        value = key(message)
-        if value is None:
+        sent = message.date_sent
+        if sent is None:
             return False
         if name == "DateSent>":
-            return value >= bound
+            return sent >= midnight
         if name == "DateSent<":
-            return value <= bound
-        return value == bound
+            return sent <= midnight
+        return sent == bound if isinstance(bound, datetime) else sent.date() == bound
 
     return test
 

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from reminders import spool
 from reminders.services import heartbeat
 
 QUARANTINE = "quarantine"  # spool files that could not be ingested
@@ -24,18 +25,10 @@ class SpoolCounts:
 
 
 def spool_counts(spool_dir: Path) -> SpoolCounts:
-    """Replies waiting in the spool and files set aside in its quarantine folder.
-
-    Counted here until reminders/spool.py has counting functions of its own: swap this
-    body for those, the callers stay the same.
-    """
-    def count(folder: Path) -> int:
-        try:
-            return sum(1 for entry in os.scandir(folder) if entry.is_file() and entry.name.endswith(".json"))
-        except FileNotFoundError:
-            return 0
-
-    return SpoolCounts(count(spool_dir), count(spool_dir / QUARANTINE))
+    """Replies and status callbacks waiting in the spool, and files set aside in its
+    quarantine folder (reminders/spool.py keeps the layout)."""
+    counts = spool.counts(spool_dir)
+    return SpoolCounts(counts.pending, counts.quarantined)
 
 
 def database_check(engine: sa.Engine) -> dict[str, Any]:

@@ -112,26 +112,38 @@ def _date(value: str) -> date:
     raise InputError("art_start_date", f"{value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
 
 
+def _whole_number(row: dict[str, str], name: str) -> int | None:
+    value = row.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(name, f"{value!r} is not a whole number") from None
+
+
 def _request(row: dict[str, str], default_clinic: str | None) -> PatientCreate:
     clinic = row.get("clinic") or default_clinic
     if not clinic:
         raise InputError("clinic", "missing (add a clinic column or pass --clinic)")
+    # Each value is read by a helper that names its own column: InputError is a
+    # ValueError, so one broad `except ValueError` here used to rename every error
+    # (a bad date was reported as "preferred_hour/cd4").
+    values = dict(
+        clinic=clinic, phone=row.get("phone", ""), language=(row.get("language") or "en").lower(),
+        art_start_date=_date(row.get("art_start_date", "")),
+        preferred_hour=_whole_number(row, "preferred_hour"),
+        consent=_flag(row.get("consent", ""), "consent"),
+        cd4=_whole_number(row, "cd4"),
+        recent_oi=_flag(row.get("recent_oi", ""), "recent_oi"),
+        shared_phone=_flag(row.get("shared_phone", ""), "shared_phone"),
+        display_name=row.get("name") or None, register_ref=row.get("register_ref") or None,
+    )
     try:
-        return PatientCreate(
-            clinic=clinic, phone=row.get("phone", ""), language=(row.get("language") or "en").lower(),
-            art_start_date=_date(row.get("art_start_date", "")),
-            preferred_hour=int(row["preferred_hour"]) if row.get("preferred_hour") else None,
-            consent=_flag(row.get("consent", ""), "consent"),
-            cd4=int(row["cd4"]) if row.get("cd4") else None,
-            recent_oi=_flag(row.get("recent_oi", ""), "recent_oi"),
-            shared_phone=_flag(row.get("shared_phone", ""), "shared_phone"),
-            display_name=row.get("name") or None, register_ref=row.get("register_ref") or None,
-        )
+        return PatientCreate(**values)
     except ValidationError as exc:
         error = exc.errors()[0]
         raise InputError(str(error["loc"][0]), error["msg"]) from None
-    except ValueError as exc:  # int() of a non-number
-        raise InputError("preferred_hour/cd4", f"not a whole number ({exc})") from None
 
 
 def import_rows(engine: sa.Engine, rows: list[tuple[int, dict[str, str]]], *,

@@ -12,6 +12,7 @@ Two steps, because Twilio waits 15 s at most and a reply must never be lost:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -46,6 +47,24 @@ class Incoming:
     to: str
     body: str
     opt_out_type: str | None = None  # Twilio Advanced Opt-Out: STOP, START or HELP
+
+    def storable(self) -> "Incoming":
+        """The same reply with what no database can hold replaced by U+FFFD.
+
+        PostgreSQL refuses NUL in text and no engine takes a lone surrogate: the reply
+        is kept with a visible mark instead of being lost. Called after the signature
+        check, which must see the form exactly as Twilio signed it.
+        """
+        return Incoming(sid=storable_text(self.sid), from_=storable_text(self.from_),
+                        to=storable_text(self.to), body=storable_text(self.body),
+                        opt_out_type=storable_text(self.opt_out_type) if self.opt_out_type else None)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -116,20 +135,71 @@ def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
     Batches stay small: a batch holds its patients' rows locked until it commits.
     """
     processed = 0
+    failed: list[int] = []  # retried by the next pass, not again by this one
     while True:
         with session_scope(engine) as session:
             rows = session.exec(
                 select(Message)
-                .where(Message.direction == "inbound", Message.status == "received")
+                .where(Message.direction == "inbound", Message.status == "received",
+                       Message.id.notin_(failed))  # type: ignore[union-attr]
                 .order_by(Message.id)  # type: ignore[arg-type]
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
             for message in rows:
-                _process(session, message)
-            processed += len(rows)
+                if _process_one(session, message):
+                    processed += 1
+                else:
+                    failed.append(message.id)
         if len(rows) < batch:
-            return {"processed": processed}
+            return {"processed": processed, "failed": len(failed)}
+
+
+# A reply the pass cannot process is retried this many times, then left for staff.
+MAX_PROCESS_ATTEMPTS = 3
+
+
+def _process_one(session: Session, message: Message) -> bool:
+    """Process one reply in its own savepoint: one bad reply never blocks the others.
+
+    A failure is logged by id, counted in `attempts`; after MAX_PROCESS_ATTEMPTS the reply
+    is marked `unprocessable` and an admin queue item shows it to staff. The database
+    being unavailable is not the reply's fault: that error ends the pass instead.
+    """
+    message_id, attempts = message.id, message.attempts or 0
+    try:
+        with session.begin_nested():
+            _process(session, message)
+        return True
+    except sa.exc.OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any bug or bad row: isolate it, keep going
+        attempts += 1
+        given_up = attempts >= MAX_PROCESS_ATTEMPTS
+        # The exception's text may quote the reply: log its type and the id only.
+        log.error("reply could not be processed message=%s attempt=%s error=%s%s", message_id,
+                  attempts, type(exc).__name__, " (given up: staff item)" if given_up else "")
+        session.connection().execute(sa.update(Message).where(Message.id == message_id).values(
+            attempts=attempts, status="unprocessable" if given_up else "received"))
+        if given_up:
+            _surface_unprocessable(session, message_id)
+        return False
+
+
+def _surface_unprocessable(session: Session, message_id: int) -> None:
+    row = session.connection().execute(
+        sa.select(Message.clinic_id, Message.patient_id, Message.created_at).where(Message.id == message_id)
+    ).first()
+    if row is None or row.clinic_id is None:
+        return  # no clinic to show it to: the log line and the status remain
+    try:
+        with session.begin_nested():
+            open_or_join(session, clinic_id=row.clinic_id, patient_id=row.patient_id, level="admin",
+                         reason="unprocessable", now=row.created_at, symptoms=["unprocessable"])
+    except sa.exc.OperationalError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.error("no queue item for unprocessable message=%s error=%s", message_id, type(exc).__name__)
 
 
 def _process(session: Session, message: Message) -> None:

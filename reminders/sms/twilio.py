@@ -357,13 +357,17 @@ class TwilioGateway:
     def list_inbound(self, since: datetime, until: datetime) -> list[InboundSms]:
         """Inbound messages with date_sent in [since, until), oldest first.
 
-        Twilio documents its DateSent filters with whole days ("on and after", "on and
-        before"), so we ask for whole days and cut the window exactly here.
+        Twilio documents its DateSent filters with whole days: `DateSent>=D` is "on or
+        after midnight on D", `DateSent<=D` "on or before midnight on D", i.e. before D
+        starts. The client sends date_sent_after as DateSent> and date_sent_before as
+        DateSent<, so the upper bound is the day AFTER `until` (else today's messages,
+        the ones reconciliation exists for, are never listed); the window is cut exactly
+        here.
         """
         since, until = _utc(since), _utc(until)
         filters: dict[str, Any] = {
             "date_sent_after": since.date().isoformat(),
-            "date_sent_before": until.date().isoformat(),
+            "date_sent_before": (until.date() + timedelta(days=1)).isoformat(),
         }
         if self.from_number and not self.messaging_service_sid:
             filters["to"] = self.from_number

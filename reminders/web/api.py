@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlmodel import select
@@ -16,9 +16,11 @@ from reminders.schemas import (
 from reminders.security import DUMMY_HASH, issue_token, verify_password
 from reminders.services import audit, patients, queue
 from reminders.services.enroll import enroll
-from reminders.web.deps import CurrentStaff, LoginForm, NowDep, Require, SessionDep, SettingsDep
+from reminders.web.deps import CurrentStaff, Id, LoginForm, NowDep, Require, SessionDep, SettingsDep, storable_input
 
-router = APIRouter(prefix="/api")
+# Every route commits its unit of work itself, before it answers (deps.get_session);
+# storable_input refuses NUL and lone surrogates with a 422 naming the field.
+router = APIRouter(prefix="/api", dependencies=[Depends(storable_input)])
 
 
 @router.post("/token")
@@ -81,46 +83,59 @@ def create_patient(request: PatientCreate, session: SessionDep, staff: CurrentSt
                    now: NowDep) -> PatientPublic:
     patient = enroll(session, request, now=now, actor=staff.email, clinic_scope=staff.clinic_id)
     session.flush()
-    return _public(session, patient, with_messages=False)
+    answer = _public(session, patient, with_messages=False)
+    session.commit()
+    return answer
 
 
 @router.get("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_READ))])
-def read_patient(patient_id: int, session: SessionDep, staff: CurrentStaff,
+def read_patient(patient_id: Id, session: SessionDep, staff: CurrentStaff,
                  now: NowDep) -> PatientPublic:
     patient = patients.get_for_staff(session, patient_id, staff)
     audit.record(session, staff.email, "patient.read", "patient", patient.id,
                  clinic_id=patient.clinic_id, at=now)
-    return _public(session, patient, with_messages=True)
+    answer = _public(session, patient, with_messages=True)
+    session.commit()  # the audit row of this read
+    return answer
 
 
 @router.patch("/patients/{patient_id}", dependencies=[Depends(Require(PATIENT_UPDATE))])
-def update_patient(patient_id: int, update: PatientUpdate, session: SessionDep,
+def update_patient(patient_id: Id, update: PatientUpdate, session: SessionDep,
                    staff: CurrentStaff, now: NowDep) -> PatientPublic:
     patient = patients.update(session, patient_id, update, staff, now)
-    return _public(session, patient, with_messages=False)
+    answer = _public(session, patient, with_messages=False)
+    session.commit()
+    return answer
 
 
 @router.get("/queue", dependencies=[Depends(Require(QUEUE_WORK))])
 def list_queue(session: SessionDep, staff: CurrentStaff, now: NowDep,
-               status: str | None = None) -> list[QueueItemPublic]:
+               status: Literal["open", "claimed", "resolved", "unresolved"] | None = None,
+               ) -> list[QueueItemPublic]:
     items = queue.list_items(session, staff.clinic_id, status)
     statuses = patients.statuses(session, {i.patient_id for i in items if i.patient_id})
     audit.record(session, staff.email, "queue.read", "queue_item", None,
                  clinic_id=staff.clinic_id, at=now, count=len(items))
-    return [
+    answer = [
         QueueItemPublic.model_validate(item, from_attributes=True).model_copy(
             update={"patient_status": statuses.get(item.patient_id)})
         for item in items
     ]
+    session.commit()  # the audit row of this read
+    return answer
 
 
 @router.post("/queue/{item_id}/claim", dependencies=[Depends(Require(QUEUE_WORK))])
-def claim_item(item_id: int, session: SessionDep, staff: CurrentStaff, now: NowDep) -> QueueItemPublic:
-    return QueueItemPublic.model_validate(queue.claim(session, item_id, staff, now), from_attributes=True)
+def claim_item(item_id: Id, session: SessionDep, staff: CurrentStaff, now: NowDep) -> QueueItemPublic:
+    answer = QueueItemPublic.model_validate(queue.claim(session, item_id, staff, now), from_attributes=True)
+    session.commit()
+    return answer
 
 
 @router.post("/queue/{item_id}/resolve", dependencies=[Depends(Require(QUEUE_WORK))])
-def resolve_item(item_id: int, body: QueueResolve, session: SessionDep, staff: CurrentStaff,
+def resolve_item(item_id: Id, body: QueueResolve, session: SessionDep, staff: CurrentStaff,
                  now: NowDep) -> QueueItemPublic:
     item = queue.resolve(session, item_id, staff, body.outcome, body.note, now)
-    return QueueItemPublic.model_validate(item, from_attributes=True)
+    answer = QueueItemPublic.model_validate(item, from_attributes=True)
+    session.commit()
+    return answer

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from reminders.models import Clinic, Staff
 from reminders.roles import CLINIC_MANAGE
 from reminders.services.clinics import update_clinic
-from reminders.web.deps import Require, SessionDep
+from reminders.web.deps import Require, SessionDep, storable_input
 
-router = APIRouter(prefix="/api")
+# storable_input: NUL and lone surrogates get 422 naming the field (as on every API write).
+router = APIRouter(prefix="/api", dependencies=[Depends(storable_input)])
 
 
 class ClinicUpdate(BaseModel):

@@ -65,6 +65,11 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
                                                          "part of your clinic.")
         return JSONResponse(status_code=404, content={"detail": f"not found: {exc}"})
 
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database_unavailable(_request: Request, _exc: sa.exc.OperationalError) -> JSONResponse:
+        # The unit of work was rolled back: say so, instead of a bare 500.
+        return JSONResponse(status_code=503, content={"detail": "database unavailable: nothing was changed"})
+
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
         staff = getattr(request.state, "staff_ref", None)

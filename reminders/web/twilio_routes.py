@@ -7,13 +7,16 @@ know the URL Twilio called.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TypeVar
 
-import sqlalchemy as sa
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -21,10 +24,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from reminders import spool
 from reminders.db import session_scope
 from reminders.services import inbound, status
+from reminders.services.inbound import storable_text
 from reminders.web.deps import get_now
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio", include_in_schema=True)
+T = TypeVar("T")
 
 MAX_BODY = 64 * 1024  # a 1,600-character SMS with every Twilio field is far below this
 
@@ -60,46 +65,114 @@ def twiml(body: str | None) -> Response:
     return Response(content=str(response), media_type="application/xml")
 
 
+# Twilio documents SIDs of 34 characters and addresses such as "whatsapp:+14155238886";
+# the columns hold 64 (models.py). Anything longer cannot come from Twilio: it is kept in
+# the spool's quarantine for an operator, never half-stored.
+MAX_SID, MAX_ADDRESS = 64, 64
+
+
+def _text(form: FormData, *names: str) -> str:
+    for name in names:
+        value = form.get(name)
+        if value:
+            return storable_text(str(value))
+    return ""
+
+
+async def _within_budget(request: Request, work: Callable[[], T]) -> T:
+    """Run database work in a thread, giving up after the webhook's time budget.
+
+    The database's own timeouts (a little shorter) normally end it first with an
+    OperationalError; this guard covers a server that does not answer at all. The
+    abandoned thread may still commit later: every path is idempotent by SID.
+    """
+    budget = request.app.state.settings.webhook_budget_seconds
+    database, _spool = _limiters(request)
+    # abandon_on_cancel: when the budget is spent, answer now; the thread ends on its own.
+    return await asyncio.wait_for(anyio.to_thread.run_sync(work, limiter=database, abandon_on_cancel=True),
+                                  timeout=budget)
+
+
+def _limiters(request: Request) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
+    """Threads of their own for the webhooks' database work and for spool writes: when the
+    database hangs, stuck threads must not starve the API, nor the spool the reply needs."""
+    state = request.app.state
+    if getattr(state, "webhook_limiters", None) is None:
+        state.webhook_limiters = (anyio.CapacityLimiter(16), anyio.CapacityLimiter(4))
+    return state.webhook_limiters
+
+
+async def _keep(request: Request, write: Callable[..., object], *args: object) -> None:
+    """Write to the spool on the spool's own threads."""
+    _database, spool_threads = _limiters(request)
+    await anyio.to_thread.run_sync(write, *args, limiter=spool_threads)
+
+
+def _db_timeout(request: Request) -> float:
+    return request.app.state.settings.webhook_budget_seconds * 0.8
+
+
 @router.post("/sms")
 async def inbound_sms(request: Request, form: SignedForm) -> Response:
+    # The signature was checked on the form exactly as posted; only now is it cleaned.
     sms = inbound.Incoming(
-        sid=str(form.get("MessageSid") or form.get("SmsSid") or ""),
-        from_=str(form.get("From") or ""), to=str(form.get("To") or ""),
-        body=str(form.get("Body") or ""), opt_out_type=(str(form["OptOutType"]) if form.get("OptOutType") else None),
+        sid=_text(form, "MessageSid", "SmsSid"), from_=_text(form, "From"), to=_text(form, "To"),
+        body=_text(form, "Body"), opt_out_type=_text(form, "OptOutType") or None,
     )
     if not sms.sid or not sms.from_:
         return Response("MessageSid and From are required", status_code=400, media_type="text/plain")
     now: datetime = get_now(request)
+    settings = request.app.state.settings
     engine = request.app.state.engine
+    if len(sms.sid) > MAX_SID or len(sms.from_) > MAX_ADDRESS:
+        await _keep(request, _quarantine_reply, settings.spool_dir, sms, now.isoformat())
+        return twiml(inbound.answer_without_database(sms.body))
 
     def store() -> inbound.Outcome:
-        with session_scope(engine) as session:
+        with session_scope(engine, timeout=_db_timeout(request)) as session:
             return inbound.ingest(session, sms, now=now, answer_mode="twiml")
 
     try:
-        outcome = await run_in_threadpool(store)
-    except sa.exc.OperationalError:
-        # The database is down: keep the reply on disk and answer from triage alone.
-        await run_in_threadpool(spool.write, request.app.state.settings.spool_dir, sms, now.isoformat())
-        log.error("database unavailable: reply spooled sid=%s", sms.sid)
+        outcome = await _within_budget(request, store)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the reply is kept
+        # Down, hung, or a row it could not take: keep the reply on disk, answer from
+        # triage alone. The replay retries it (and quarantines what never goes in).
+        await _keep(request, spool.write, settings.spool_dir, sms, now.isoformat())
+        log.error("reply spooled sid=%r reason=%s", sms.sid[:MAX_SID], _reason(exc))
         return twiml(inbound.answer_without_database(sms.body))
     return twiml(outcome.answer)
 
 
+def _quarantine_reply(spool_dir: Path, sms: inbound.Incoming, received_at: str) -> None:
+    path = spool.write(spool_dir, sms, received_at)
+    spool.quarantine(spool_dir, path, "a field is longer than Twilio documents")
+    log.error("reply quarantined: a field is longer than Twilio documents")
+
+
+def _reason(exc: BaseException) -> str:
+    # The type only: an exception's text can quote the reply or a phone number.
+    return "time budget spent" if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) else type(exc).__name__
+
+
 @router.post("/status")
 async def status_callback(request: Request, form: SignedForm) -> Response:
-    sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
-    new_status = str(form.get("MessageStatus") or form.get("SmsStatus") or "")
-    error_code = str(form.get("ErrorCode") or "")
+    sid = _text(form, "MessageSid", "SmsSid")
+    new_status = _text(form, "MessageStatus", "SmsStatus").lower()
+    error_code = _text(form, "ErrorCode")
     if not sid or not new_status:
         return Response("MessageSid and MessageStatus are required", status_code=400)
     now = get_now(request)
+    callback = spool.StatusCallback(sid=sid, status=new_status, received_at=now.isoformat(),
+                                    error_code=int(error_code) if error_code.isdigit() and len(error_code) <= 9 else None)
     engine = request.app.state.engine
 
     def apply() -> None:
-        with session_scope(engine) as session:
-            status.apply_callback(session, sid, new_status.lower(),
-                                  int(error_code) if error_code.isdigit() else None, now)
+        with session_scope(engine, timeout=_db_timeout(request)) as session:
+            status.apply_callback(session, callback.sid, callback.status, callback.error_code, now)
 
-    await run_in_threadpool(apply)
+    try:
+        await _within_budget(request, apply)
+    except Exception as exc:  # noqa: BLE001 - a delivery status is kept like a reply
+        await _keep(request, spool.write_status, request.app.state.settings.spool_dir, callback)
+        log.error("status callback spooled sid=%r reason=%s", sid[:MAX_SID], _reason(exc))
     return Response(status_code=204)

@@ -166,7 +166,7 @@ def test_date_sent_filters_by_day_or_time_and_skip_unsent_messages(fake_twilio, 
 
     by_day = client.messages.list(date_sent_after="2026-12-01")
     by_time = client.messages.list(date_sent_after=day + timedelta(hours=1))
-    before = client.messages.list(date_sent_before="2026-11-30")
+    before = client.messages.list(date_sent_before="2026-12-01")  # before midnight on that day
     exact_day = client.messages.list(date_sent="2026-12-01")
 
     assert {m.sid for m in by_day} == {on_day.sid, late.sid}

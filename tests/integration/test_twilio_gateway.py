@@ -365,7 +365,7 @@ def test_list_inbound_returns_the_window_oldest_first(fake_twilio, make_gateway)
     lists = [request for request in fake_twilio.requests if request.kind == "list"]
     assert len(lists) > 1
     assert lists[0].query["To"] == [FROM]
-    assert lists[0].query["DateSent>"] == ["2026-12-01"] and lists[0].query["DateSent<"] == ["2026-12-02"]
+    assert lists[0].query["DateSent>"] == ["2026-12-01"] and lists[0].query["DateSent<"] == ["2026-12-03"]
 
 
 def test_list_inbound_failure_is_a_gateway_error(fake_twilio, gateway):

@@ -212,11 +212,11 @@ def test_a_reply_spooled_while_the_database_is_down_is_ingested_later(settings, 
     assert text  # answered from triage alone
     assert list(settings.spool_dir.glob("*.json"))
     assert inbound(engine) == []
-    assert replay_spool(engine, settings.spool_dir) == {"ingested": 1, "duplicates": 0}
+    assert replay_spool(engine, settings.spool_dir)["ingested"] == 1
     assert [m.body for m in inbound(engine)] == ["I cannot breathe"]
     assert [i.level for i in items(engine)] == ["urgent"]
     assert list(settings.spool_dir.glob("*.json")) == []
-    assert replay_spool(engine, settings.spool_dir) == {"ingested": 0, "duplicates": 0}
+    assert not any(replay_spool(engine, settings.spool_dir).values())
 
 
 def test_reconciliation_ingests_replies_we_never_received(engine, patient, fake_twilio, clock):
