@@ -174,6 +174,7 @@ def RequirePage(action: str) -> Any:  # noqa: N802 (reads like a type at the cal
             raise PageError(403, "Your role does not allow this. Ask a clinic admin.")
         return staff
 
+    dependency.required_action = action  # type: ignore[attr-defined]  # read by tests/redteam
     return Depends(dependency)
 
 
