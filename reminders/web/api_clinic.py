@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reminders.models import Clinic, Staff
 from reminders.roles import CLINIC_MANAGE
+from reminders.schemas import Input
 from reminders.services.clinics import update_clinic
 from reminders.web.deps import Require, SessionDep
 
 router = APIRouter(prefix="/api")
 
 
-class ClinicUpdate(BaseModel):
+class ClinicUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, max_length=40)  # every SMS carries it: kept neutral

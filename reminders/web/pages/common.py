@@ -238,6 +238,17 @@ def _read_flashes(request: Request) -> list[tuple[str, str]]:
         return []
 
 
+def local_path(value: object, default: str) -> str:
+    """`value` when it is a path on this site, else `default`: a form's `next` must not send
+    a nurse to another host. Browsers read `//host`, `/\\host` and tab- or newline-split
+    forms of them as another site, so backslashes and control characters are refused too."""
+    text = value if isinstance(value, str) else ""
+    if (not text.startswith("/") or text.startswith("//") or "\\" in text
+            or any(ord(c) < 32 or ord(c) == 127 for c in text) or len(text) > 500):
+        return default
+    return text
+
+
 def redirect(request: Request, url: str, flash_message: str | None = None,
              kind: str = "ok") -> Response:
     """After a POST: 303 to `url` (or HX-Redirect for htmx), with an optional flash."""
@@ -309,5 +320,5 @@ def install(app: Any) -> None:
 
 __all__ = [
     "CsrfForm", "NAV", "PageError", "PageStaff", "RequirePage", "SignInRequired", "add_nav",
-    "audit_view", "csrf_token", "error_page", "flash", "redirect", "render", "templates",
+    "audit_view", "csrf_token", "error_page", "flash", "local_path", "redirect", "render", "templates",
 ]
