@@ -156,3 +156,17 @@ def test_every_page_with_patient_data_is_no_store_and_unframeable(app, client, w
         assert "no-store" in response.headers.get("cache-control", ""), route.key
         assert response.headers.get("x-frame-options") == "DENY", route.key
         assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", ""), route.key
+
+
+def test_every_answer_but_static_files_is_no_store_and_unframeable(app, client, world):
+    """The API's JSON holds patient data as much as the pages do; /docs must not be framed."""
+    email = "admin1@kib.example.org"
+    headers = _bearer(client, email)
+    sign_in(client, email)
+    for route in all_routes(app):
+        if route.method != "GET":
+            continue
+        response = _call(client, route, url_for(route, world.own), headers=headers)
+        assert response.headers.get("cache-control") == "no-store" or "no-store" in response.headers.get(
+            "cache-control", ""), route.key
+        assert response.headers.get("x-frame-options") == "DENY", route.key
