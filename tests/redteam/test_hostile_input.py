@@ -166,3 +166,39 @@ def test_signing_out_ends_the_session_on_the_server(app, settings, world):
         assert response.status_code == 303 and "Max-Age=0" in response.headers["set-cookie"]
         client.cookies.set("__Host-reminders_session", token, domain="reminders.example.org")  # a copy kept by the browser or a thief
         assert client.get("/queue", follow_redirects=False).headers["location"] == "/"
+
+
+# Query parameters a page reads itself (request.query_params), beside its declared ones.
+READ_BY_HAND = {"/audit": ["actor", "action", "patient", "since", "until", "page"], "/review": ["show", "page"]}
+
+
+@pytest.mark.parametrize("kind", ["nul", "long", "bidi", "quote"])
+def test_every_query_parameter_survives_hostile_input(app, client, engine, world, kind):
+    before = _state(engine)
+    value = HOSTILE[kind][:20_000]  # a URL longer than that is the web server's to refuse
+    checked = 0
+    for route in all_routes(app):
+        if route.method != "GET" or route.api or route.key in PUBLIC:
+            continue
+        names = [p.name for p in route.route.dependant.query_params] + READ_BY_HAND.get(route.path, [])
+        for name in names:
+            response = client.get(url_for(route, world.own), params={name: value}, follow_redirects=False)
+            checked += 1
+            assert response.status_code < 500, (route.key, name, kind)
+            assert all(m not in response.text for m in MARKERS), (route.key, name, kind)
+    assert checked >= 10 and _state(engine) == before
+
+
+def test_a_nul_or_a_wrong_type_in_the_query_is_a_422_naming_the_parameter(client, engine):
+    before = _state(engine)
+    page = client.get("/patients", params={"q": "a\x00b"})
+    assert page.status_code == 422 and "q: must not contain a NUL" in page.text
+    assert "text/html" in page.headers["content-type"]
+    page = client.get("/sends/problems", params={"page": "<script>alert(1)</script>"})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "page:" in page.text and "<script>alert(1)" not in page.text
+    headers = {"Authorization": "Bearer " + client.post("/api/token", data={
+        "username": "admin1@kib.example.org", "password": PASSWORD}).json()["access_token"]}
+    api = client.get("/api/queue", params={"after": "\x00"}, headers=headers)
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "after"]
+    assert _state(engine) == before

@@ -32,7 +32,9 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlmodel import Session
@@ -305,9 +307,29 @@ def install(app: Any) -> None:
             return Response(status_code=204, headers={"HX-Redirect": "/"})
         return RedirectResponse("/", status_code=303)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A page answers with a page naming the field, not FastAPI's JSON (which echoes input).
+        if not is_page_request(request):
+            return await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        field = str(first.get("loc", ["", "input"])[-1])
+        return error_page(request, 422, f"{field}: {first.get('msg', 'is not valid')}")
+
     @app.middleware("http")
     async def _page_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
+        # A NUL in the query string reaches SQL as text PostgreSQL refuses (a 500): refused
+        # here, for every route, naming the parameter.
+        bad = [name for name, value in request.query_params.multi_items() if "\x00" in name + value]
+        if bad:
+            if is_page_request(request):
+                response = error_page(request, 422, f"{bad[0]}: must not contain a NUL character")
+            else:
+                response = JSONResponse(status_code=422, content={"detail": [
+                    {"loc": ["query", bad[0]], "msg": "must not contain a NUL character",
+                     "type": "value_error"}]})
+        else:
+            response = await call_next(request)
         if is_page_request(request):
             # Scripts and styles from our own /static only: an injected tag would not run.
             response.headers.setdefault(
