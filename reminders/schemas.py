@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class PatientCreate(BaseModel):
+class Input(BaseModel):
+    """A request body: no text field may hold a NUL (PostgreSQL cannot store one, and no
+    real name, phone or note has one). Refused with a 422 naming the field, not a 500."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+class PatientCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     clinic: str = Field(max_length=16)
@@ -23,7 +37,7 @@ class PatientCreate(BaseModel):
     register_ref: str | None = Field(default=None, max_length=40)
 
 
-class PatientUpdate(BaseModel):
+class PatientUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: str | None = None  # active | paused | withdrawn | opted_out (staff opt-out button)
@@ -90,7 +104,7 @@ class QueueItemPublic(BaseModel):
     danger_answered_at: datetime | None = None
 
 
-class QueueResolve(BaseModel):
+class QueueResolve(Input):
     model_config = ConfigDict(extra="forbid")
 
     outcome: str

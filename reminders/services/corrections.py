@@ -75,10 +75,10 @@ def item_replies(session: Session, item: QueueItem) -> list[Message]:
 def correct_item(session: Session, item_id: int, staff: Staff, corrected_level: str, now: datetime,
                  *, message_id: int | None = None) -> TriageCorrection:
     """Record the level an item's reply should have had (the latest reply unless one is named)."""
-    corrected_level = _level(corrected_level)
     item = session.get(QueueItem, item_id)
-    if item is None or item.clinic_id != staff.clinic_id:
+    if item is None or item.clinic_id != staff.clinic_id:  # first: 404 whatever the input
         raise NotFound(f"queue item {item_id}")
+    corrected_level = _level(corrected_level)
     replies = item_replies(session, item)
     if message_id is not None:
         replies = [m for m in replies if m.id == message_id]
@@ -190,10 +190,10 @@ def review_list(session: Session, staff: Staff, *, rate: float, show: str = "pen
 def review_reply(session: Session, message_id: int, staff: Staff, corrected_level: str,
                  now: datetime, *, rate: float) -> TriageCorrection:
     """Mark a sampled ok reply reviewed: "ok" agrees with triage, another level corrects it."""
-    corrected_level = _level(corrected_level)
     found = session.execute(_sampled_ok(staff.clinic_id, rate).where(Message.id == message_id)).first()
-    if found is None:
+    if found is None:  # first: another clinic's reply is 404, whatever the input
         raise NotFound(f"reply {message_id} in the review list")
+    corrected_level = _level(corrected_level)
     reply, patient = found[0], found[1]
     correction = _save(session, staff, reply, patient.language, "ok", corrected_level,
                        "ok_review", now)

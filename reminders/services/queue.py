@@ -91,9 +91,9 @@ def claim(session: Session, item_id: int, staff: Staff, now: datetime) -> QueueI
 
 def resolve(session: Session, item_id: int, staff: Staff, outcome: str, note: str,
             now: datetime) -> QueueItem:
+    item = _item(session, item_id, staff)  # first: another clinic's item is 404, whatever the input
     if outcome not in OUTCOMES:
         raise InputError("outcome", f"must be one of {', '.join(OUTCOMES)}")
-    item = _item(session, item_id, staff)
     if item.status == "resolved":
         raise InputError("status", "the item is already resolved")
     item.status, item.outcome, item.note, item.resolved_at = "resolved", outcome, note, now

@@ -148,9 +148,9 @@ def _claim_if_open(session: Session, item: QueueItem, staff: Staff, now: datetim
 def log_call(session: Session, item_id: int, staff: Staff, result: str, now: datetime) -> QueueItem:
     """A phone call to the patient and how it went (kept in the audit log, shown in the
     patient's timeline)."""
+    item = get_item(session, item_id, staff, lock=True)  # first: another clinic's item is 404
     if result not in CALL_RESULTS:
         raise InputError("result", f"must be one of {', '.join(CALL_RESULTS)}")
-    item = get_item(session, item_id, staff, lock=True)
     if item.status == "resolved":
         raise InputError("status", "the item is already resolved")
     _claim_if_open(session, item, staff, now)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reminders.models import Clinic, Staff
 from reminders.roles import CLINIC_MANAGE
+from reminders.schemas import Input
 from reminders.services.clinics import update_clinic
 from reminders.web.deps import Require, SessionDep, storable_input
 
@@ -16,7 +17,7 @@ from reminders.web.deps import Require, SessionDep, storable_input
 router = APIRouter(prefix="/api", dependencies=[Depends(storable_input)])
 
 
-class ClinicUpdate(BaseModel):
+class ClinicUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, max_length=40)  # every SMS carries it: kept neutral

@@ -89,6 +89,10 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Not only the pages: the API answers with patient data too, and /docs can be framed.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.get("/healthz")

@@ -32,7 +32,9 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlmodel import Session
@@ -174,6 +176,7 @@ def RequirePage(action: str) -> Any:  # noqa: N802 (reads like a type at the cal
             raise PageError(403, "Your role does not allow this. Ask a clinic admin.")
         return staff
 
+    dependency.required_action = action  # type: ignore[attr-defined]  # read by tests/redteam
     return Depends(dependency)
 
 
@@ -237,6 +240,17 @@ def _read_flashes(request: Request) -> list[tuple[str, str]]:
         return []
 
 
+def local_path(value: object, default: str) -> str:
+    """`value` when it is a path on this site, else `default`: a form's `next` must not send
+    a nurse to another host. Browsers read `//host`, `/\\host` and tab- or newline-split
+    forms of them as another site, so backslashes and control characters are refused too."""
+    text = value if isinstance(value, str) else ""
+    if (not text.startswith("/") or text.startswith("//") or "\\" in text
+            or any(ord(c) < 32 or ord(c) == 127 for c in text) or len(text) > 500):
+        return default
+    return text
+
+
 def redirect(request: Request, url: str, flash_message: str | None = None,
              kind: str = "ok") -> Response:
     """After a POST: 303 to `url` (or HX-Redirect for htmx), with an optional flash."""
@@ -293,9 +307,29 @@ def install(app: Any) -> None:
             return Response(status_code=204, headers={"HX-Redirect": "/"})
         return RedirectResponse("/", status_code=303)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A page answers with a page naming the field, not FastAPI's JSON (which echoes input).
+        if not is_page_request(request):
+            return await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        field = str(first.get("loc", ["", "input"])[-1])
+        return error_page(request, 422, f"{field}: {first.get('msg', 'is not valid')}")
+
     @app.middleware("http")
     async def _page_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
+        # A NUL in the query string reaches SQL as text PostgreSQL refuses (a 500): refused
+        # here, for every route, naming the parameter.
+        bad = [name for name, value in request.query_params.multi_items() if "\x00" in name + value]
+        if bad:
+            if is_page_request(request):
+                response = error_page(request, 422, f"{bad[0]}: must not contain a NUL character")
+            else:
+                response = JSONResponse(status_code=422, content={"detail": [
+                    {"loc": ["query", bad[0]], "msg": "must not contain a NUL character",
+                     "type": "value_error"}]})
+        else:
+            response = await call_next(request)
         if is_page_request(request):
             # Scripts and styles from our own /static only: an injected tag would not run.
             response.headers.setdefault(
@@ -308,5 +342,5 @@ def install(app: Any) -> None:
 
 __all__ = [
     "CsrfForm", "NAV", "PageError", "PageStaff", "RequirePage", "SignInRequired", "add_nav",
-    "audit_view", "csrf_token", "error_page", "flash", "redirect", "render", "templates",
+    "audit_view", "csrf_token", "error_page", "flash", "local_path", "redirect", "render", "templates",
 ]

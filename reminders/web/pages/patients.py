@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlmodel import select
 
 from reminders import roles
@@ -79,7 +80,11 @@ def patient_page(request: Request, patient_id: int, session: SessionDep, now: No
 
 def _act(request: Request, session, patient_id: int, action: Callable[[], object], done: str) -> Response:  # type: ignore[no-untyped-def]
     try:
-        action()
+        try:
+            action()
+        except ValidationError as exc:  # e.g. a NUL in the phone field (schemas.Input)
+            first = exc.errors()[0]
+            raise InputError(str(first["loc"][-1]) if first["loc"] else "form", first["msg"]) from None
     except InputError as exc:
         session.rollback()
         return redirect(request, f"/patients/{patient_id}", f"Not done: {exc.field}: {exc.reason}", "error")
@@ -108,6 +113,7 @@ def change_phone(request: Request, patient_id: int, form: CsrfForm, session: Ses
     phone = str(form.get("phone") or "").strip()
 
     def apply() -> None:
+        patients.get_for_staff(session, patient_id, staff)  # first: another clinic's patient is 404
         if not phone:
             raise InputError("phone", "is empty")
         patients.update(session, patient_id, PatientUpdate(phone=phone[:32]), staff, now)

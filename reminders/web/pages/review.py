@@ -11,7 +11,9 @@ from reminders.errors import InputError, NotFound
 from reminders.models import TRIAGE_LEVELS, Staff
 from reminders.services import audit, corrections
 from reminders.web.deps import NowDep, SessionDep
-from reminders.web.pages.common import CsrfForm, RequirePage, add_nav, error_page, redirect, render
+from reminders.web.pages.common import (
+    CsrfForm, RequirePage, add_nav, error_page, local_path, redirect, render,
+)
 
 router = APIRouter()
 add_nav("/review", "Review", roles.QUEUE_WORK, order=30)
@@ -54,9 +56,7 @@ def correct_item(request: Request, item_id: int, form: CsrfForm, session: Sessio
     """The level an item's reply should have had (forms: templates/_correct.html)."""
     level = str(form.get("corrected_level") or "")
     message = str(form.get("message_id") or "")
-    back = str(form.get("next") or "/queue")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/queue"  # only back into this site
+    back = local_path(form.get("next"), "/queue")  # only back into this site
     try:
         corrections.correct_item(session, item_id, staff, level, now,
                                  message_id=int(message) if message.isdigit() else None)

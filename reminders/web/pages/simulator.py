@@ -62,11 +62,14 @@ async def simulator_reply(request: Request, patient_id: int, form: CsrfForm, ses
                           now: NowDep, staff: Staff = RequirePage(roles.QUEUE_WORK)) -> Response:
     if not _local(request):
         return _not_here(request)
-    body = str(form.get("body") or "")[:MAX_SMS]
+    body = str(form.get("body") or "")
     try:
         patient = get_for_staff(session, patient_id, staff)
     except NotFound:
         return error_page(request, 404, "There is no such page, or it is not part of your clinic.")
+    if "\x00" in body or len(body) > MAX_SMS:
+        # A phone cannot send either; PostgreSQL cannot store a NUL. Refused before the webhook.
+        return error_page(request, 422, f"body: must be at most {MAX_SMS} characters, without NUL")
     phone = patient.phone
     session.commit()  # release the transaction: SQLite has one writer, and the webhook writes
     fields, headers = simulator.signed_reply(request.app.state.settings, phone, body)
