@@ -27,10 +27,19 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) ->
     """Turn every due check-in into a pending message; older overdue ones are skipped."""
     queued = skipped = 0
     protocol = protocols.load_protocol()
+    passed_over: set[int] = set()  # patients another process held locked during this pass
+    second_look = False
     while True:
         with session_scope(engine) as session:
-            claimed, superseded = claim_newest_due(session, now, batch)
+            claimed, superseded, busy = claim_newest_due(session, now, batch, passed_over)
+            passed_over |= busy
             if not claimed:
+                if busy:
+                    continue  # locked by someone else: look past them, not stop
+                if passed_over and not second_look:
+                    # Once more for those: a triage pass holds a patient only briefly.
+                    passed_over, second_look = set(), True
+                    continue
                 break
             skipped += superseded
             patients = _load(session, Patient, {c.patient_id for c in claimed})

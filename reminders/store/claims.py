@@ -14,6 +14,7 @@ guarded UPDATE, so a worker whose claim was taken over never sends.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -42,15 +43,18 @@ def _can_be_sent(now: datetime) -> list[sa.ColumnElement[bool]]:
                    Patient.last_inbound_at < now - EXCHANGE_WINDOW)]
 
 
-def due_candidates(now: datetime, limit: int) -> sa.Select[tuple[int]]:
-    """Patients of the oldest due check-ins (a patient may appear more than once)."""
-    return (
+def due_candidates(now: datetime, limit: int,
+                   passed_over: Collection[int] = ()) -> sa.Select[tuple[int]]:
+    """Patients of the oldest due check-ins (a patient may appear more than once), less
+    those this pass already found locked by another process."""
+    statement = (
         sa.select(CheckIn.patient_id)
         .join(Patient, Patient.id == CheckIn.patient_id)
         .where(CheckIn.status == "planned", CheckIn.due_at <= now, *_can_be_sent(now))
-        .order_by(CheckIn.due_at)  # type: ignore[arg-type]
-        .limit(limit)
     )
+    if passed_over:
+        statement = statement.where(CheckIn.patient_id.not_in(list(passed_over)))  # type: ignore[attr-defined]
+    return statement.order_by(CheckIn.due_at).limit(limit)  # type: ignore[arg-type]
 
 
 def checkins_of(patient_ids: list[int]) -> sa.Select[tuple[int, int, datetime, str]]:
@@ -63,10 +67,13 @@ def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[Chec
     return claim_newest_due(session, now, limit)[0]
 
 
-def claim_newest_due(session: Session, now: datetime, limit: int) -> tuple[list[CheckIn], int]:
+def claim_newest_due(session: Session, now: datetime, limit: int,
+                     passed_over: Collection[int] = ()) -> tuple[list[CheckIn], int, set[int]]:
     """The newest due check-in of up to `limit` active patients, locked for this
-    transaction, and how many older due check-ins of theirs were marked skipped (after an
-    outage only the newest is sent).
+    transaction; how many older due check-ins of theirs were marked skipped (after an
+    outage only the newest is sent); and the candidate patients another process held
+    locked (the caller passes them over next time, so a head of busy patients cannot end
+    its pass while others are due).
 
     Cost does not grow with the number of patients: the oldest due rows come from the
     (status, due_at) index, their patients are locked (SKIP LOCKED: another worker has
@@ -74,14 +81,17 @@ def claim_newest_due(session: Session, now: datetime, limit: int) -> tuple[list[
     """
     # Lock the patients, not just the rows: another worker holding one of this patient's
     # rows must not make us believe an older row is the newest.
+    candidates = set(session.execute(due_candidates(now, limit, passed_over)).scalars())
+    if not candidates:
+        return [], 0, set()
     locked = session.execute(
         sa.select(Patient.id)
-        .where(Patient.id.in_(due_candidates(now, limit).scalar_subquery()),  # type: ignore[union-attr]
-               *_can_be_sent(now))
+        .where(Patient.id.in_(candidates), *_can_be_sent(now))  # type: ignore[union-attr]
         .with_for_update(skip_locked=True)
     ).scalars().all()
+    busy = candidates - set(locked)
     if not locked:
-        return [], 0
+        return [], 0, busy
     # All their check-ins by the patient_id index, sorted out here: with a filter on status
     # and due_at too, SQLite prefers the (status, due_at) index and reads every due row.
     rows = session.execute(checkins_of(locked)).all()
@@ -98,7 +108,7 @@ def claim_newest_due(session: Session, now: datetime, limit: int) -> tuple[list[
         select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update()  # type: ignore[union-attr]
     ).all()
     claimed = sorted(newest, key=lambda c: c.due_at)
-    return claimed, len(older)
+    return claimed, len(older), busy
 
 
 # --- outbound messages -------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""A dispatch pass looks past patients another process holds locked (a triage pass, the
+other dispatcher) instead of ending: the oldest due patients being busy must not leave
+every other due check-in for the next pass, where it would be superseded and skipped.
+PostgreSQL only: SQLite has no row locks (BEGIN IMMEDIATE serialises whole transactions)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from reminders.db import create_db_engine
+from reminders.models import CheckIn, Clinic, Patient
+from reminders.services.dispatch import queue_due_checkins
+
+NOW = datetime(2026, 12, 10, 7, 0, tzinfo=timezone.utc)  # 10:00 in Nairobi
+
+
+def populate(engine: sa.Engine, patients: int) -> list[int]:
+    start = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        clinic_id = connection.execute(sa.insert(Clinic).values(
+            code="KIB", name="Kibera Clinic", timezone="Africa/Nairobi", country="KE",
+            phone="+254700000001", created_at=start).returning(Clinic.id)).scalar_one()
+        connection.execute(sa.insert(Patient), [{
+            "clinic_id": clinic_id, "phone": f"+2547{i:08d}", "language": "en",
+            "art_start_date": date(2026, 12, 1), "preferred_hour": 9, "consent": True,
+            "recent_oi": False, "shared_phone": False, "high_risk": False, "protocol": "default",
+            "status": "active", "enrolled_at": start, "enrollment_lag_days": 0} for i in range(patients)])
+        ids = connection.execute(sa.select(Patient.id).order_by(Patient.id)).scalars().all()
+        # Patient n's check-in is due n minutes after the first: the first ones are the head.
+        connection.execute(sa.insert(CheckIn), [{
+            "patient_id": pid, "day": 3, "catch_up": False, "status": "planned", "attempts": 0,
+            "due_at": start + timedelta(days=3, minutes=n)} for n, pid in enumerate(ids)])
+    return list(ids)
+
+
+def test_a_head_of_locked_patients_does_not_end_the_pass(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    engine = create_db_engine(database_url)
+    ids = populate(engine, 60)
+    head = ids[:25]  # more than a batch: every candidate of the first claim is locked
+    with engine.connect() as other:
+        other.execute(sa.select(Patient.id).where(Patient.id.in_(head)).with_for_update())
+        summary = queue_due_checkins(engine, now=NOW, batch=10)
+        other.rollback()
+    assert summary["due"] == len(ids) - len(head)
+    with engine.connect() as connection:
+        queued = set(connection.execute(
+            sa.select(CheckIn.patient_id).where(CheckIn.status == "queued")).scalars())
+    assert queued == set(ids) - set(head)
+    # Once the locks are gone, the next pass sends the rest: nothing is lost or skipped.
+    assert queue_due_checkins(engine, now=NOW, batch=10)["due"] == len(head)
+    engine.dispose()
