@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from reminders.db import create_db_engine
+from tests.helpers import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,20 +31,7 @@ def reminders_env(fake_twilio, tmp_path) -> Callable[[str], dict[str, str]]:  # 
     """Environment for a `reminders` subprocess using the real twilio client and the fake."""
 
     def env(database_url: str, **extra: str) -> dict[str, str]:
-        values = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
-        values.update({
-            "REMINDERS_DATABASE_URL": database_url,
-            "REMINDERS_SECRET_KEY": "test-secret-key-0123456789-serving-length",  # serve wants 32+
-            "REMINDERS_PUBLIC_URL": "https://reminders.example.org",
-            "REMINDERS_SMS_GATEWAY": "twilio",
-            "REMINDERS_TWILIO_API_BASE": fake_twilio.base_url,
-            "REMINDERS_SPOOL_DIR": str(tmp_path / "spool"),
-            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            **extra,
-        })
-        return values
+        return subprocess_env(fake_twilio, tmp_path / "spool", database_url, **extra)
 
     return env
 

@@ -22,6 +22,7 @@ from reminders.schemas import PatientCreate
 from reminders.services.clinics import add_clinic
 from reminders.services.enroll import enroll
 from reminders.store.claims import db_now
+from tests.helpers import subprocess_env
 
 ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)  # 10:00 in Nairobi
 START = date(2026, 12, 1)
@@ -115,20 +116,7 @@ def reminders_env(fake_twilio, tmp_path) -> Callable[..., dict[str, str]]:  # ty
     """Environment for a `reminders` subprocess: the real twilio client, the fake server."""
 
     def env(database_url: str, **extra: str) -> dict[str, str]:
-        values = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
-        values.update({
-            "REMINDERS_DATABASE_URL": database_url,
-            "REMINDERS_SECRET_KEY": "test-secret-key-0123456789",
-            "REMINDERS_PUBLIC_URL": "https://reminders.example.org",
-            "REMINDERS_SMS_GATEWAY": "twilio",
-            "REMINDERS_TWILIO_API_BASE": fake_twilio.base_url,
-            "REMINDERS_SPOOL_DIR": str(tmp_path / "spool"),
-            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-            "TWILIO_FROM_NUMBER": "+15005550006",
-            **extra,
-        })
-        return values
+        return subprocess_env(fake_twilio, tmp_path / "spool", database_url, **extra)
 
     return env
 
