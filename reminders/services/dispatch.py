@@ -8,11 +8,13 @@ sender (see outbox.py).
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from reminders import messages, plan, protocols
 from reminders.db import session_scope
@@ -20,52 +22,89 @@ from reminders.models import ROUTINE_PRIORITY, CheckIn, Clinic, Message, Patient
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
-from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due
+from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due, claim_newest_due_waiting
+
+log = logging.getLogger(__name__)
+
+# How long, in all, a pass waits for due patients other processes hold locked.
+BUSY_WAIT_SECONDS = 20.0
 
 
-def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500) -> dict[str, int]:
-    """Turn every due check-in into a pending message; older overdue ones are skipped."""
-    queued = skipped = 0
+def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
+                       wait_for_busy: float = BUSY_WAIT_SECONDS) -> dict[str, int]:
+    """Turn every due check-in into a pending message; older overdue ones are skipped.
+
+    Patients another process holds locked (a triage pass, a webhook, the other dispatcher)
+    are passed over, then waited for, one at a time, up to `wait_for_busy` seconds in all:
+    left for the next pass, their check-in could be superseded by a newer one before it
+    (a one-shot `dispatch --now`, a pass just before the next check-in's time). Those
+    still held when the wait runs out are counted in "busy" and left for the next pass.
+    """
     protocol = protocols.load_protocol()
-    passed_over: set[int] = set()  # patients another process held locked during this pass
-    second_look = False
+    counts = {"due": 0, "skipped": 0, "busy": 0}
+    passed_over: set[int] = set()
     while True:
         with session_scope(engine) as session:
             claimed, superseded, busy = claim_newest_due(session, now, batch, passed_over)
             passed_over |= busy
-            if not claimed:
-                if busy:
-                    continue  # locked by someone else: look past them, not stop
-                if passed_over and not second_look:
-                    # Once more for those: a triage pass holds a patient only briefly.
-                    passed_over, second_look = set(), True
-                    continue
+            if not claimed and not busy:
                 break
-            skipped += superseded
-            patients = _load(session, Patient, {c.patient_id for c in claimed})
-            clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
-            rows = []
-            for checkin in claimed:
-                patient = patients[checkin.patient_id]
-                clinic = clinics[patient.clinic_id]
-                rows.append({
-                    "patient_id": patient.id, "clinic_id": clinic.id, "checkin_id": checkin.id,
-                    "direction": "outbound", "kind": "checkin", "phone": patient.phone,
-                    "status": "pending", "attempts": 0, "created_at": now,
-                    "priority": ROUTINE_PRIORITY,
-                    # Overdue after an outage, found at night: it waits for the morning.
-                    "send_after": plan.next_allowed_time(protocol, clinic.timezone, now),
-                    "body": messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
-                })
-            # Bulk: one INSERT ... RETURNING and one UPDATE for the whole batch.
-            ids = session.execute(
-                sa.insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-            ).scalars().all()
-            session.execute(sa.update(CheckIn), [
-                {"id": c.id, "status": "queued", "message_id": message_id, "attempts": c.attempts + 1}
-                for c, message_id in zip(claimed, ids, strict=True)])
-            queued += len(claimed)
-    return {"due": queued, "skipped": skipped}
+            _queue(session, protocol, claimed, now)
+            counts["due"] += len(claimed)
+            counts["skipped"] += superseded
+    deadline = time.monotonic() + wait_for_busy
+    for patient_id in sorted(passed_over):
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            with session_scope(engine) as session:
+                claimed, superseded = claim_newest_due_waiting(session, now, patient_id, remaining)
+                _queue(session, protocol, claimed, now)
+        except (TimeoutError, sa.exc.OperationalError) as exc:
+            if isinstance(exc, sa.exc.OperationalError) and not _lock_timed_out(exc):
+                raise  # the database is down, not busy: the pass fails as before
+            counts["busy"] += 1
+            continue
+        counts["due"] += len(claimed)
+        counts["skipped"] += superseded
+    if counts["busy"]:
+        log.warning("dispatch left %s due patients held locked by another process for the next pass",
+                    counts["busy"])
+    return counts
+
+
+def _lock_timed_out(exc: sa.exc.OperationalError) -> bool:
+    """PostgreSQL's lock_not_available (55P03): our lock_timeout ran out."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"
+
+
+def _queue(session: Session, protocol: protocols.Protocol, claimed: list[CheckIn], now: datetime) -> None:
+    """Write one pending message per claimed check-in and mark the check-ins queued."""
+    if not claimed:
+        return
+    patients = _load(session, Patient, {c.patient_id for c in claimed})
+    clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
+    rows = []
+    for checkin in claimed:
+        patient = patients[checkin.patient_id]
+        clinic = clinics[patient.clinic_id]
+        rows.append({
+            "patient_id": patient.id, "clinic_id": clinic.id, "checkin_id": checkin.id,
+            "direction": "outbound", "kind": "checkin", "phone": patient.phone,
+            "status": "pending", "attempts": 0, "created_at": now,
+            "priority": ROUTINE_PRIORITY,
+            # Overdue after an outage, found at night: it waits for the morning.
+            "send_after": plan.next_allowed_time(protocol, clinic.timezone, now),
+            "body": messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
+        })
+    # Bulk: one INSERT ... RETURNING and one UPDATE for the whole batch.
+    ids = session.execute(
+        sa.insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+    ).scalars().all()
+    session.execute(sa.update(CheckIn), [
+        {"id": c.id, "status": "queued", "message_id": message_id, "attempts": c.attempts + 1}
+        for c, message_id in zip(claimed, ids, strict=True)])
 
 
 def count_held(engine: sa.Engine, now: datetime) -> int:

@@ -73,7 +73,7 @@ def claim_newest_due(session: Session, now: datetime, limit: int,
     transaction; how many older due check-ins of theirs were marked skipped (after an
     outage only the newest is sent); and the candidate patients another process held
     locked (the caller passes them over next time, so a head of busy patients cannot end
-    its pass while others are due).
+    its pass while others are due, then waits for them: `claim_newest_due_waiting`).
 
     Cost does not grow with the number of patients: the oldest due rows come from the
     (status, due_at) index, their patients are locked (SKIP LOCKED: another worker has
@@ -89,9 +89,37 @@ def claim_newest_due(session: Session, now: datetime, limit: int,
         .where(Patient.id.in_(candidates), *_can_be_sent(now))  # type: ignore[union-attr]
         .with_for_update(skip_locked=True)
     ).scalars().all()
-    busy = candidates - set(locked)
+    claimed, superseded = _newest_of(session, now, list(locked))
+    return claimed, superseded, candidates - set(locked)
+
+
+def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
+                             lock_timeout: float) -> tuple[list[CheckIn], int]:
+    """`claim_newest_due` for one patient another process held locked: wait up to
+    `lock_timeout` seconds for its lock instead of skipping it. A triage pass or a webhook
+    holds a patient only briefly; skipping them at the end of a pass would leave their due
+    check-in to be superseded by the next one (a missed check-in, not a late one).
+
+    One patient per transaction: waiting while holding other patients' locks could
+    deadlock with a triage batch that locks patients in another order. Raises
+    sqlalchemy's OperationalError when the wait runs out (PostgreSQL's lock_timeout).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # SET LOCAL takes no bind parameters; an int of milliseconds is safe to inline.
+        session.execute(sa.text(f"SET LOCAL lock_timeout = {max(1, int(lock_timeout * 1000))}"))
+    locked = session.execute(
+        sa.select(Patient.id)
+        .where(Patient.id == patient_id, *_can_be_sent(now))
+        .with_for_update()
+    ).scalars().all()
+    return _newest_of(session, now, list(locked))
+
+
+def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list[CheckIn], int]:
+    """For patients this transaction holds locked: their newest due check-in (locked), the
+    older due ones marked skipped, and how many those were."""
     if not locked:
-        return [], 0, busy
+        return [], 0
     # All their check-ins by the patient_id index, sorted out here: with a filter on status
     # and due_at too, SQLite prefers the (status, due_at) index and reads every due row.
     rows = session.execute(checkins_of(locked)).all()
@@ -104,11 +132,12 @@ def claim_newest_due(session: Session, now: datetime, limit: int,
     if older:
         session.execute(sa.update(CheckIn).where(CheckIn.id.in_(older))  # type: ignore[union-attr]
                         .values(status="skipped").execution_options(synchronize_session=False))
+    if not newest_ids:
+        return [], len(older)
     newest = session.exec(
         select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update()  # type: ignore[union-attr]
     ).all()
-    claimed = sorted(newest, key=lambda c: c.due_at)
-    return claimed, len(older), busy
+    return sorted(newest, key=lambda c: c.due_at), len(older)
 
 
 # --- outbound messages -------------------------------------------------------------------

@@ -1,10 +1,14 @@
 """A dispatch pass looks past patients another process holds locked (a triage pass, the
 other dispatcher) instead of ending: the oldest due patients being busy must not leave
 every other due check-in for the next pass, where it would be superseded and skipped.
+Then it waits for those patients (bounded), because a triage pass that happened to hold
+them during the whole pass must not cost them this check-in either.
 PostgreSQL only: SQLite has no row locks (BEGIN IMMEDIATE serialises whole transactions)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -44,13 +48,50 @@ def test_a_head_of_locked_patients_does_not_end_the_pass(database_url):
     head = ids[:25]  # more than a batch: every candidate of the first claim is locked
     with engine.connect() as other:
         other.execute(sa.select(Patient.id).where(Patient.id.in_(head)).with_for_update())
-        summary = queue_due_checkins(engine, now=NOW, batch=10)
+        summary = queue_due_checkins(engine, now=NOW, batch=10, wait_for_busy=0.5)
         other.rollback()
     assert summary["due"] == len(ids) - len(head)
+    assert summary["busy"] == len(head)  # waited for, in vain: counted, left for the next pass
     with engine.connect() as connection:
         queued = set(connection.execute(
             sa.select(CheckIn.patient_id).where(CheckIn.status == "queued")).scalars())
     assert queued == set(ids) - set(head)
     # Once the locks are gone, the next pass sends the rest: nothing is lost or skipped.
     assert queue_due_checkins(engine, now=NOW, batch=10)["due"] == len(head)
+    engine.dispose()
+
+
+def waiting_on_a_lock(engine: sa.Engine) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'")).scalar_one() > 0
+
+
+def test_patients_held_during_the_whole_pass_are_waited_for_not_left_to_be_superseded(database_url):
+    """The scale-out failure: a triage pass held a few patients' rows through both of a
+    one-shot dispatch's looks; their check-in stayed planned and the next step skipped it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    engine = create_db_engine(database_url)
+    ids = populate(engine, 40)
+    held = ids[5:8]
+    result: dict[str, int] = {}
+    with engine.connect() as other:
+        other.execute(sa.select(Patient.id).where(Patient.id.in_(held)).with_for_update())
+        dispatcher = threading.Thread(
+            target=lambda: result.update(queue_due_checkins(engine, now=NOW, batch=10, wait_for_busy=120)))
+        dispatcher.start()
+        # Let go only once the pass waits on our lock (or has finished without waiting:
+        # then the assertions below fail, as they did before the pass learned to wait).
+        deadline = time.monotonic() + 120
+        while dispatcher.is_alive() and not waiting_on_a_lock(engine) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        other.rollback()
+    dispatcher.join(120)
+    assert result == {"due": len(ids), "skipped": 0, "busy": 0}
+    with engine.connect() as connection:
+        queued = set(connection.execute(
+            sa.select(CheckIn.patient_id).where(CheckIn.status == "queued")).scalars())
+    assert queued == set(ids)
     engine.dispose()
