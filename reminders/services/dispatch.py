@@ -38,10 +38,11 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
     are passed over, then waited for, one at a time, up to `wait_for_busy` seconds in all:
     left for the next pass, their check-in could be superseded by a newer one before it
     (a one-shot `dispatch --now`, a pass just before the next check-in's time). Those
-    still held when the wait runs out are counted in "busy" and left for the next pass.
+    still held when the wait runs out are counted in "busy" and left for the next pass;
+    "waited" counts the check-ins queued only after such a wait.
     """
     protocol = protocols.load_protocol()
-    counts = {"due": 0, "skipped": 0, "busy": 0}
+    counts = {"due": 0, "skipped": 0, "busy": 0, "waited": 0}
     passed_over: set[int] = set()
     while True:
         with session_scope(engine) as session:
@@ -67,6 +68,7 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
             counts["busy"] += 1
             continue
         counts["due"] += len(claimed)
+        counts["waited"] += len(claimed)
         counts["skipped"] += superseded
     if counts["busy"]:
         log.warning("dispatch left %s due patients held locked by another process for the next pass",

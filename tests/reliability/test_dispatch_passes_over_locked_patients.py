@@ -89,7 +89,7 @@ def test_patients_held_during_the_whole_pass_are_waited_for_not_left_to_be_super
             time.sleep(0.05)
         other.rollback()
     dispatcher.join(120)
-    assert result == {"due": len(ids), "skipped": 0, "busy": 0}
+    assert result == {"due": len(ids), "skipped": 0, "busy": 0, "waited": len(held)}
     with engine.connect() as connection:
         queued = set(connection.execute(
             sa.select(CheckIn.patient_id).where(CheckIn.status == "queued")).scalars())

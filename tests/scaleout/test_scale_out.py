@@ -131,6 +131,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
             groups = iter(english)
             replies: dict[str, tuple[str, str]] = {}  # sid -> (phone, level)
             stops: list[tuple[set[str], int]] = []  # (phones, the fake's last seq before STOP)
+            waits: Counter[str] = Counter()  # check-ins queued after waiting for a lock; left busy
 
             for step, day in enumerate(STEPS):
                 now = instant(day)
@@ -143,7 +144,8 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                                         [(phone, level) for level in TEXTS for phone in group[level]])
                 replies.update(sent_now)
                 for j, process in enumerate(dispatchers):
-                    procs.finish(f"dispatch{step}.{j}", process)
+                    summary = procs.finish(f"dispatch{step}.{j}", process)
+                    waits.update({key: summary[key] for key in ("waited", "busy")})
                 drain(engine, procs, everything=True)  # alerts too: real-clock passes send them
                 lap(f"day{day}")
                 check_replies(engine, sent_now, patient_of, before)
@@ -169,7 +171,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
         sent = fake.sent()
 
     figures = check_everything(engine, sent, replies, stops, patient_of)
-    figures.update(senders=senders, laps=laps, processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
+    figures.update(senders=senders, laps=laps, dispatch_waits=dict(waits), processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
                    patients=len(patient_of), seconds=round(time.monotonic() - started))
     print("scale-out:", figures)
     engine.dispose()
@@ -332,6 +334,14 @@ def check_everything(engine: sa.Engine, sent: list, replies: dict[str, tuple[str
             assert by_sid[checkin.provider_sid].to == patients[checkin.patient_id].phone
             per_patient[checkin.patient_id] += 1
     stayed = set(patients) - opted_out
+    short = sorted(pid for pid in stayed if per_patient[pid] != len(STEPS))
+    if short:  # enough to tell which step missed them and whether they had just replied
+        repliers = {phone for phone, _level in replies.values()}
+        plans = {pid: sorted((c.day, c.status) for c in checkins if c.patient_id == pid) for pid in short[:10]}
+        raise AssertionError(
+            f"{len(short)} patients did not get one check-in per step; of them "
+            f"{sum(patients[pid].phone in repliers for pid in short)} replied at some step; "
+            f"first ones (day, status): {plans}")
     assert per_patient == Counter({pid: len(STEPS) for pid in stayed})
     # ... and once at the fake: one check-in message per check-in, and to each patient who
     # stayed in, exactly one check-in text per step (counted by recipient and body).
