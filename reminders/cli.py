@@ -286,16 +286,18 @@ def send_outbox(config: Settings, engine: Any) -> dict[str, int]:
 def dispatch(
     now: Annotated[Optional[str], typer.Option(help="Run as of this ISO-8601 instant (default: now).")] = None,
 ) -> None:
-    """One dispatch pass: send the check-ins due as of NOW; prints a JSON summary."""
+    """One dispatch pass: send the check-ins due as of NOW; prints a JSON summary (and its
+    progress on stderr when that is a terminal)."""
+    from reminders.progress import TerminalProgress
     from reminders.services import dispatch as dispatch_service
     from reminders.services.outbox import SendOptions
     from reminders.sms import gateway_from_settings
 
     instant = parse_instant(now) if now else now_utc()
     config = settings()
-    with database(config) as engine:
+    with database(config) as engine, TerminalProgress("dispatch") as progress:
         summary = dispatch_service.run_once(engine, gateway_from_settings(config), now=instant,
-                                            options=SendOptions.from_settings(config))
+                                            options=SendOptions.from_settings(config), progress=progress)
     typer.echo(json.dumps(summary))
 
 
@@ -304,12 +306,14 @@ def dispatch(
 def followup(
     now: Annotated[Optional[str], typer.Option(help="Run as of this ISO-8601 instant (default: now).")] = None,
 ) -> None:
-    """One follow-up pass: reminders, no-response items, escalations, completions."""
+    """One follow-up pass: reminders, no-response items, escalations, completions (progress
+    on stderr when that is a terminal)."""
+    from reminders.progress import TerminalProgress
     from reminders.services import followup as followup_service
 
     instant = parse_instant(now) if now else now_utc()
-    with database(settings()) as engine:
-        summary = followup_service.run_once(engine, now=instant)
+    with database(settings()) as engine, TerminalProgress("follow-up") as progress:
+        summary = followup_service.run_once(engine, now=instant, progress=progress)
     typer.echo(json.dumps(summary))
 
 

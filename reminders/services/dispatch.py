@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from reminders import messages, plan, protocols
 from reminders.db import session_scope
 from reminders.models import ROUTINE_PRIORITY, CheckIn, Clinic, Message, Patient
+from reminders.progress import no_progress
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
@@ -31,7 +32,8 @@ BUSY_WAIT_SECONDS = 20.0
 
 
 def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
-                       wait_for_busy: float = BUSY_WAIT_SECONDS) -> dict[str, int]:
+                       wait_for_busy: float = BUSY_WAIT_SECONDS,
+                       progress: Callable[[str, int], object] = no_progress) -> dict[str, int]:
     """Turn every due check-in into a pending message; older overdue ones are skipped.
 
     Patients another process holds locked (a triage pass, a webhook, the other dispatcher)
@@ -53,6 +55,7 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
             _queue(session, protocol, claimed, now)
             counts["due"] += len(claimed)
             counts["skipped"] += superseded
+        progress("check-ins queued", len(claimed))
     deadline = time.monotonic() + wait_for_busy
     for patient_id in sorted(passed_over):
         remaining = deadline - time.monotonic()
@@ -70,6 +73,7 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
         counts["due"] += len(claimed)
         counts["waited"] += len(claimed)
         counts["skipped"] += superseded
+        progress("check-ins queued", len(claimed))
     if counts["busy"]:
         log.warning("dispatch left %s due patients held locked by another process for the next pass",
                     counts["busy"])
@@ -127,9 +131,10 @@ def run_once(
     now: datetime,
     options: SendOptions = SendOptions(),
     worker: str | None = None,
+    progress: Callable[[str, int], object] = no_progress,
 ) -> dict[str, Any]:
     """One dispatch pass as of `now`: the summary `reminders dispatch` prints."""
-    summary: dict[str, Any] = queue_due_checkins(engine, now=now, batch=options.batch)
+    summary: dict[str, Any] = queue_due_checkins(engine, now=now, batch=options.batch, progress=progress)
     summary["held"] = count_held(engine, now)
     outbox = send_pending(engine, gateway, now=now, options=options, worker=worker)
     summary.update(outbox.as_dict())

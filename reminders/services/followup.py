@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from reminders import messages, plan, protocols
 from reminders.db import session_scope
 from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem
+from reminders.progress import no_progress
 from reminders.services import audit
 from reminders.services.enroll import greeting_values
 from reminders.services.inbound import alert_on_call
@@ -30,20 +31,26 @@ UNANSWERED = ("sent", "unknown", "failed")
 BATCH = 500  # rows per transaction: a morning with 10,000 due rows is 20 short transactions
 
 
-def run_once(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dict[str, Any]:
+def run_once(engine: sa.Engine, *, now: datetime, batch: int = BATCH,
+             progress: Callable[[str, int], object] = no_progress) -> dict[str, Any]:
     """One follow-up pass as of `now`: each step in batches, one transaction per batch."""
     protocol = protocols.load_protocol()
-    reminded = _in_batches(engine, lambda session: send_reminders(session, now, protocol, batch), batch)
+    reminded = _in_batches(engine, lambda session: send_reminders(session, now, protocol, batch), batch,
+                           lambda n: progress("reminders", n))
     no_response = _in_batches(
-        engine, lambda session: open_no_response_items(session, now, protocol, batch), batch)
-    escalated = _in_batches(engine, lambda session: escalate_unclaimed_urgent(session, now, batch), batch)
+        engine, lambda session: open_no_response_items(session, now, protocol, batch), batch,
+        lambda n: progress("no-response items", n))
+    escalated = _in_batches(engine, lambda session: escalate_unclaimed_urgent(session, now, batch), batch,
+                            lambda n: progress("escalated", n))
     with session_scope(engine) as session:
         completed = complete_finished(session, now, protocol)
+    progress("completed", completed)
     return {"reminded": reminded, "no_response": no_response, "escalated": escalated,
             "completed": completed}
 
 
-def _in_batches(engine: sa.Engine, step: Callable[[Session], int], batch: int) -> int:
+def _in_batches(engine: sa.Engine, step: Callable[[Session], int], batch: int,
+                done_so_far: Callable[[int], object]) -> int:
     """Run `step` in its own transaction until it handles fewer than `batch` rows (each
     step marks the rows it handled, so they are not found again)."""
     total = 0
@@ -51,6 +58,7 @@ def _in_batches(engine: sa.Engine, step: Callable[[Session], int], batch: int) -
         with session_scope(engine) as session:
             done = step(session)
         total += done
+        done_so_far(done)
         if done < batch:
             return total
 
