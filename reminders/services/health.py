@@ -4,7 +4,8 @@ scheduler and the spool, each on its own."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ from reminders import spool
 from reminders.services import heartbeat
 
 QUARANTINE = "quarantine"  # spool files that could not be ingested
+
+# How long /healthz waits for the database. A health check that hangs with the database
+# (a frozen server, a held write lock, a pool emptied by stuck requests) tells the
+# orchestrator nothing; an answer that says "no answer" does.
+PROBE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,50 @@ def _writable(folder: Path) -> bool:
     return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
+@dataclass
+class _Probe:
+    """One look at the database and this process's heartbeat, in a thread of its own."""
+
+    engine: sa.Engine
+    now: datetime
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        database = database_check(self.engine)
+        self.results["database"] = database
+        self.results["scheduler"] = (scheduler_check(self.engine, self.now) if database["status"] == "ok"
+                                     else {"status": "unknown", "reason": "database unavailable"})
+
+
+_probes: dict[int, _Probe] = {}  # by engine: the probe still waiting on its database, if any
+_probes_lock = threading.Lock()
+
+
+def database_and_scheduler(engine: sa.Engine, now: datetime,
+                           timeout: float = PROBE_SECONDS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`database_check` and `scheduler_check`, answered within `timeout` seconds whatever
+    the database does. While a probe is still stuck, later checks wait on that same probe
+    instead of starting another: a frozen database leaves at most one thread waiting."""
+    with _probes_lock:
+        probe = _probes.get(id(engine))
+        if probe is None or probe.engine is not engine or not probe.thread.is_alive():  # type: ignore[union-attr]
+            probe = _Probe(engine, now)
+            probe.thread = threading.Thread(target=probe.run, name="health-probe", daemon=True)
+            _probes[id(engine)] = probe
+            probe.thread.start()
+    probe.thread.join(timeout)  # type: ignore[union-attr]
+    if probe.thread.is_alive() or "scheduler" not in probe.results:  # type: ignore[union-attr]
+        return ({"status": "down", "error": f"no answer within {timeout:g} s"},
+                {"status": "unknown", "reason": "database unavailable"})
+    return probe.results["database"], probe.results["scheduler"]
+
+
 def report(engine: sa.Engine, spool_dir: Path, now: datetime, *, scheduler_expected: bool) -> dict[str, Any]:
     """The three checks, and `ok` overall only when each is fine. A process started
     without a scheduler reports it `off`, which is fine for it alone."""
-    checks = {"database": database_check(engine), "scheduler": scheduler_check(engine, now),
-              "spool": spool_check(spool_dir)}
+    database, scheduler_result = database_and_scheduler(engine, now)
+    checks = {"database": database, "scheduler": scheduler_result, "spool": spool_check(spool_dir)}
     scheduler = checks["scheduler"]["status"]
     healthy = (checks["database"]["status"] == "ok" and checks["spool"]["status"] == "ok"
                and (scheduler == "ok" or (scheduler == "off" and not scheduler_expected)))

@@ -4,7 +4,6 @@ spooled and answered, then replayed once the database is back. SQLite and Postgr
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -86,33 +85,6 @@ def test_a_held_lock_spools_status_callbacks_then_they_are_applied(twilio, patie
     with session_scope(engine) as session:
         message = session.exec(select(Message).where(Message.provider_sid == "SM" + "5" * 32)).one()
     assert message.status == "delivered"
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A port that accepts TCP connections and never says a word (a frozen server)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    listener.close()
 
 
 def test_a_server_that_never_answers_still_gets_the_reply_kept(silent_server, settings, engine, patient,
