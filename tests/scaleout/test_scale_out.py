@@ -213,8 +213,16 @@ def post_replies(http: httpx.Client, webs: list[str], token: str,
         phone, level = by_sid[sid]
         form = {"AccountSid": "AC" + "0" * 32, "MessageSid": sid, "SmsSid": sid, "From": phone,
                 "To": "+15005550006", "Body": TEXTS.get(level, "STOP"), "NumMedia": "0"}
-        answer = http.post(web + "/twilio/sms", data=form,
-                           headers={"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/sms", form, token)})
+        headers = {"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/sms", form, token)}
+        for attempt in range(3):
+            # A kept-alive connection the server closed as idle just as we reused it
+            # (uvicorn's keep-alive timeout) resets: Twilio retries then, and so do we.
+            try:
+                answer = http.post(web + "/twilio/sms", data=form, headers=headers)
+                break
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
         assert answer.status_code == 200, answer.text
         return sid, answer.text
 
