@@ -232,7 +232,9 @@ def post_replies(http: httpx.Client, webs: list[str], token: str,
             answers.setdefault(sid, set()).add(text)
     # A retry gets the same answer as the first delivery (or none, when it lost the race
     # to a STOP's single confirmation: then both must be the same empty answer).
-    assert all(len(texts) == 1 for texts in answers.values())
+    differing = {sid: sorted(texts) for sid, texts in answers.items() if len(texts) != 1}
+    assert not differing, f"{len(differing)} replies answered differently by the two deliveries, e.g. " \
+        f"{[(by_sid[sid][1], texts) for sid, texts in list(differing.items())[:3]]}"
     return by_sid
 
 
