@@ -80,14 +80,17 @@ def claim_newest_due(session: Session, now: datetime, limit: int,
     them), then only those patients' due rows are read (patient_id index).
     """
     # Lock the patients, not just the rows: another worker holding one of this patient's
-    # rows must not make us believe an older row is the newest.
+    # rows must not make us believe an older row is the newest. FOR NO KEY UPDATE
+    # (key_share): it excludes other claimers, triage and STOP, yet not a reply being
+    # stored for the patient (its foreign key takes FOR KEY SHARE, which FOR UPDATE would
+    # make wait for this whole batch: the webhook's time budget spent, the reply spooled).
     candidates = set(session.execute(due_candidates(now, limit, passed_over)).scalars())
     if not candidates:
         return [], 0, set()
     locked = session.execute(
         sa.select(Patient.id)
         .where(Patient.id.in_(candidates), *_can_be_sent(now))  # type: ignore[union-attr]
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     ).scalars().all()
     claimed, superseded = _newest_of(session, now, list(locked))
     return claimed, superseded, candidates - set(locked)
@@ -110,7 +113,7 @@ def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
     locked = session.execute(
         sa.select(Patient.id)
         .where(Patient.id == patient_id, *_can_be_sent(now))
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).scalars().all()
     return _newest_of(session, now, list(locked))
 
@@ -135,7 +138,7 @@ def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list
     if not newest_ids:
         return [], len(older)
     newest = session.exec(
-        select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update()  # type: ignore[union-attr]
+        select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update(key_share=True)  # type: ignore[union-attr]
     ).all()
     return sorted(newest, key=lambda c: c.due_at), len(older)
 
