@@ -23,7 +23,7 @@ from reminders.progress import no_progress
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
-from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due, claim_newest_due_waiting
+from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due, claim_newest_due_waiting, still_due
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
             counts["skipped"] += superseded
         progress("check-ins queued", len(claimed))
     deadline = time.monotonic() + wait_for_busy
+    if passed_over:
+        with session_scope(engine) as session:
+            passed_over = still_due(session, now, passed_over)
     for patient_id in sorted(passed_over):
         remaining = deadline - time.monotonic()
         try:

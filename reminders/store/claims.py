@@ -96,6 +96,21 @@ def claim_newest_due(session: Session, now: datetime, limit: int,
     return claimed, superseded, candidates - set(locked)
 
 
+def still_due(session: Session, now: datetime, patient_ids: Collection[int]) -> set[int]:
+    """Those of `patient_ids` who still have a due check-in nobody claimed (most patients a
+    pass found locked were being claimed by another dispatcher, and are done by now)."""
+    found: set[int] = set()
+    ids = sorted(patient_ids)
+    for first in range(0, len(ids), 1000):
+        found.update(session.execute(
+            sa.select(CheckIn.patient_id).distinct()
+            .join(Patient, Patient.id == CheckIn.patient_id)
+            .where(CheckIn.patient_id.in_(ids[first:first + 1000]),  # type: ignore[attr-defined]
+                   CheckIn.status == "planned", CheckIn.due_at <= now, *_can_be_sent(now))
+        ).scalars())
+    return found
+
+
 def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
                              lock_timeout: float) -> tuple[list[CheckIn], int]:
     """`claim_newest_due` for one patient another process held locked: wait up to
