@@ -47,6 +47,7 @@ import random
 import re
 import time
 import uuid
+from xml.sax.saxutils import escape
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time as clock_time, timedelta, timezone
@@ -61,6 +62,7 @@ from reminders.db import create_db_engine, session_scope
 from reminders.models import LEVEL_RANK, AuditEvent, CheckIn, Message, Patient, QueueItem
 from reminders.services.clinics import add_clinic, add_staff
 from tests.conftest import _truncate
+from reminders.services.inbound import answer_without_database
 from tests.fake_twilio import sign
 from tests.scaleout.harness import (
     PUBLIC_URL, Processes, environment, fake_twilio, free_port, wait_for, wait_healthy,
@@ -77,10 +79,12 @@ EMAIL, PASSWORD = "nurse@example.org", "scale-out-Pa55word!"
 TEXTS = {"urgent": "I cannot breathe", "flag": "2", "ok": "1", "admin": "6"}
 PER_STEP = {"urgent": 12, "flag": 25, "ok": 38, "admin": 13, "stop": 12}  # 100 a step
 SYMPTOM = {"urgent": "breathing", "flag": "fever", "admin": "call_request"}
+SPOOLED_ANSWERS = [0]  # deliveries answered without the database (counted, printed)
 
 
 def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(postgres_url, tmp_path):
     started = time.monotonic()
+    SPOOLED_ANSWERS[0] = 0
     late: list[str] = []
     laps: dict[str, float] = {}
     mark = [started]
@@ -171,7 +175,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
         sent = fake.sent()
 
     figures = check_everything(engine, sent, replies, stops, patient_of)
-    figures.update(senders=senders, laps=laps, dispatch_waits=dict(waits), processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
+    figures.update(senders=senders, laps=laps, dispatch_waits=dict(waits), answered_from_spool=SPOOLED_ANSWERS[0], processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
                    patients=len(patient_of), seconds=round(time.monotonic() - started))
     print("scale-out:", figures)
     engine.dispose()
@@ -232,9 +236,17 @@ def post_replies(http: httpx.Client, webs: list[str], token: str,
             answers.setdefault(sid, set()).add(text)
     # A retry gets the same answer as the first delivery (or none, when it lost the race
     # to a STOP's single confirmation: then both must be the same empty answer).
-    differing = {sid: sorted(texts) for sid, texts in answers.items() if len(texts) != 1}
-    assert not differing, f"{len(differing)} replies answered differently by the two deliveries, e.g. " \
-        f"{[(by_sid[sid][1], texts) for sid, texts in list(differing.items())[:3]]}"
+    # Except when one delivery could not be stored in time (it waited on the other's
+    # uncommitted row past its lock timeout, on a loaded machine): that one was spooled
+    # and answered from triage alone, the promise for a database that does not answer.
+    # The reply is still stored once (check_replies); here both answers must be those two.
+    differing = {sid: texts for sid, texts in answers.items() if len(texts) != 1}
+    unexplained = {sid: sorted(texts) for sid, texts in differing.items()
+                   if len(texts) != 2 or not any(escape(answer_without_database(TEXTS.get(by_sid[sid][1], "STOP"))) in text
+                                                 for text in texts)}
+    assert not unexplained, f"{len(unexplained)} replies answered differently by the two deliveries, e.g. " \
+        f"{[(by_sid[sid][1], texts) for sid, texts in list(unexplained.items())[:3]]}"
+    SPOOLED_ANSWERS[0] += len(differing)
     return by_sid
 
 
