@@ -58,6 +58,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from reminders import spool
 from reminders.db import create_db_engine, session_scope
 from reminders.models import LEVEL_RANK, AuditEvent, CheckIn, Message, Patient, QueueItem
 from reminders.services.clinics import add_clinic, add_staff
@@ -166,6 +167,11 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
             for j, process in enumerate(settle):
                 procs.finish(f"dispatch.settle{j}", process)
             drain(engine, procs, everything=True)
+            # Whatever was spooled (answered from triage alone) is replayed by the web
+            # processes; none of it may be left over, nor set aside as unreadable.
+            wait_for("the spool replayed", lambda: spool.counts(tmp_path / "spool").pending == 0, 120,
+                     procs.check_alive)
+            assert spool.counts(tmp_path / "spool").quarantined == 0
             lap("settle")
             procs.check_alive()
             senders = sent_by(engine, procs)
