@@ -2,10 +2,14 @@
 client, rate limit lifted, one process) beside the bare twilio client with 4 threads
 sending the same number of messages to the same local fake Twilio, in one run.
 
-    python bench/bench_dispatch_ratio.py [--patients 3000]
+    python bench/bench_dispatch_ratio.py [--patients 3000] [--runs 1]
 
-Our side is timed net of start-up: the same command is first run when nothing is due, and
-that time is subtracted. The bare side reuses one keep-alive client per thread, as our
+Our side is timed net of start-up: the same command is first run three times when nothing
+is due, and the median of those times is subtracted (one such run swings by seconds on a
+busy machine). With --runs N the whole measurement (bare, ours on a fresh database, bare
+again) is repeated N times, each with its own ratio. --before PATH also measures the
+`reminders dispatch` of another source tree (e.g. `git archive` of an older commit) in
+each run, between ours and the second bare measurement, against the same baseline. The bare side reuses one keep-alive client per thread, as our
 gateway does. Absolute rates here swing threefold between days: judge the ratio.
 """
 
@@ -20,6 +24,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time as dtime, timedelta, timezone
+from pathlib import Path
 
 from twilio.rest import Client
 
@@ -47,7 +52,7 @@ def bare(base_url: str, sid: str, token: str, count: int, threads: int = 4) -> f
         return count / (time.perf_counter() - started)
 
 
-def ours(base_url: str, sid: str, token: str, patients: int) -> tuple[float, dict]:
+def ours(base_url: str, sid: str, token: str, patients: int, code: Path = ROOT) -> tuple[float, dict]:
     start = datetime.now(timezone.utc).date()
     due = datetime.combine(start + timedelta(days=3), dtime(6, 5), tzinfo=timezone.utc)
     with fresh_postgres() as url:
@@ -62,29 +67,47 @@ def ours(base_url: str, sid: str, token: str, patients: int) -> tuple[float, dic
         def run(now: datetime) -> tuple[float, dict]:
             began = time.perf_counter()
             result = subprocess.run([sys.executable, "-m", "reminders", "dispatch", "--now", now.isoformat()],
-                                    env=env, cwd=ROOT, capture_output=True, text=True)
+                                    env=env, cwd=code, capture_output=True, text=True)
             assert result.returncode == 0, result.stderr[-2000:]
             return time.perf_counter() - began, json.loads(result.stdout.strip().splitlines()[-1])
 
-        idle, _ = run(due - timedelta(days=2, hours=12))  # nothing due: start-up alone
+        # Nothing due: start-up alone (the median of three runs).
+        idles = sorted(run(due - timedelta(days=2, hours=12))[0] for _ in range(3))
+        idle = idles[1]
         elapsed, summary = run(due)
-    return summary["sent"] / max(elapsed - idle, 1e-6), {**summary, "startup_s": round(idle, 2),
-                                                          "elapsed_s": round(elapsed, 2)}
+    return summary["sent"] / max(elapsed - idle, 1e-6), {
+        **summary, "startup_s": round(idle, 2), "startup_runs_s": [round(t, 2) for t in idles],
+        "elapsed_s": round(elapsed, 2)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="another source tree (an export of an older commit): its `reminders "
+                             "dispatch` is measured too, in each run, right after ours")
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    ratios = []
     with fake_twilio_process() as (base_url, sid, token, _created):
-        bare_rate = bare(base_url, sid, token, args.patients)
-        our_rate, summary = ours(base_url, sid, token, args.patients)
-        bare_again = bare(base_url, sid, token, args.patients)  # the machine may have drifted
-    baseline = (bare_rate + bare_again) / 2
-    print(f"bare twilio client, 4 threads: {bare_rate:,.0f} and {bare_again:,.0f} messages/s")
-    print(f"reminders dispatch, net of start-up: {our_rate:,.0f} messages/s ({summary})")
-    print(f"ratio: {our_rate / baseline:.2f} (target >= 0.8)")
+        for number in range(1, args.runs + 1):
+            bare_rate = bare(base_url, sid, token, args.patients)
+            our_rate, summary = ours(base_url, sid, token, args.patients)
+            if args.before:
+                before_rate, before_summary = ours(base_url, sid, token, args.patients, args.before)
+            bare_again = bare(base_url, sid, token, args.patients)  # the machine may have drifted
+            baseline = (bare_rate + bare_again) / 2
+            ratios.append(our_rate / baseline)
+            print(f"run {number}: load average {os.getloadavg()[0]:.1f}")
+            print(f"bare twilio client, 4 threads: {bare_rate:,.0f} and {bare_again:,.0f} messages/s")
+            print(f"reminders dispatch, net of start-up: {our_rate:,.0f} messages/s ({summary})")
+            print(f"ratio: {our_rate / baseline:.2f} (target >= 0.8)", flush=True)
+            if args.before:
+                print(f"before ({args.before}): {before_rate:,.0f} messages/s, ratio "
+                      f"{before_rate / baseline:.2f} ({before_summary})", flush=True)
+    if args.runs > 1:
+        print(f"ratios: {', '.join(f'{r:.2f}' for r in ratios)}; median {sorted(ratios)[len(ratios) // 2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ A pass, with one claim token and one lease (REMINDERS_SEND_LEASE_SECONDS, databa
    SIDs as they return (outbox_record.py).
 A heartbeat thread renews the pass's leases while it runs, so a slow pass keeps its
 claims; a dead one loses them when the lease runs out.
+
+Throughput: claims and fences are one UPDATE ... RETURNING each, on a connection the pass
+holds (the recorder holds another); the next batch is claimed and fenced while the last
+slices of the previous one are still being sent, so the sending threads never wait for a
+batch boundary.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import sqlalchemy as sa
 from reminders import plan, protocols
 from reminders.db import session_scope
 from reminders.models import ROUTINE_PRIORITY, Clinic, Message, Patient
-from reminders.services.outbox_record import Job, Recorder
+from reminders.services.outbox_record import HeldConnection, Job, Recorder
 from reminders.services.send_recovery import lookup_unknown, recover_stale
 from reminders.services.status import apply_early, apply_send_failure  # noqa: F401 (re-export)
 from reminders.sms.base import SendError, SmsGateway
@@ -153,21 +158,24 @@ def send_pending(
             else:
                 recorder.put(job, result)
 
+        connection = HeldConnection(engine)
         try:
             # Each thread builds its provider client before its first slot, not during it.
             warm = getattr(gateway, "warm", None)
             with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="send",
                                     initializer=warm) as pool:
+                slices = Slices(connection, pool, send, token, lease, slice_size(options), counts)
                 while True:
-                    with session_scope(engine) as session:
+                    with connection.session() as session:
                         claimed = claim_pending_messages(session, now, options.batch, worker,
                                                          token, lease)
                         jobs = _ready(session, claimed, now, counts)
                     if not claimed:
                         break
-                    _send_in_slices(engine, pool, send, jobs, token, lease,
-                                    slice_size(options), counts)
+                    slices.send(jobs)
+                slices.finish()
         finally:
+            connection.close()
             summary.add(recorder.close())
     summary.add(dict(counts))
     return summary
@@ -181,47 +189,73 @@ def slice_size(options: SendOptions) -> int:
     return max(options.concurrency, min(by_rate, options.concurrency * 16))
 
 
-def _send_in_slices(engine: sa.Engine, pool: ThreadPoolExecutor, send: Callable[[Job], None],
-                    jobs: list[Job], token: str, lease: timedelta, size: int,
-                    counts: Counter[str]) -> None:
+class Slices:
     """Fence a slice (one guarded UPDATE, one commit), hand its messages to the sending
-    threads, fence the next while they send; at most three slices in flight, so a row is
-    `sending` only shortly before its send (the heartbeat keeps its lease meanwhile)."""
-    in_flight: deque[list[Future[None]]] = deque()
-    for first in range(0, len(jobs), size):
-        piece = jobs[first:first + size]
-        with session_scope(engine) as session:
-            fenced = mark_sending(session, [job.message_id for job in piece], token, lease)
-        counts["fenced"] += len(piece) - len(fenced)  # taken over: someone else sends them
-        in_flight.append([pool.submit(send, job) for job in piece if job.message_id in fenced])
-        if len(in_flight) > 3:
-            for future in in_flight.popleft():
+    threads, fence the next while they send; at most MAX_IN_FLIGHT slices in flight, so a
+    row is `sending` only shortly before its send (the heartbeat keeps its lease
+    meanwhile). Slices in flight carry over from one claimed batch to the next."""
+
+    MAX_IN_FLIGHT = 3
+
+    def __init__(self, connection: HeldConnection, pool: ThreadPoolExecutor,
+                 send: Callable[[Job], None], token: str, lease: timedelta, size: int,
+                 counts: Counter[str]) -> None:
+        self.connection, self.pool, self.send_one = connection, pool, send
+        self.token, self.lease, self.size, self.counts = token, lease, size, counts
+        self.in_flight: deque[list[Future[None]]] = deque()
+
+    def send(self, jobs: list[Job]) -> None:
+        for first in range(0, len(jobs), self.size):
+            piece = jobs[first:first + self.size]
+            with self.connection.session() as session:
+                fenced = mark_sending(session, [job.message_id for job in piece], self.token,
+                                      self.lease)
+            self.counts["fenced"] += len(piece) - len(fenced)  # taken over: someone else sends them
+            self.in_flight.append([self.pool.submit(self.send_one, job)
+                                   for job in piece if job.message_id in fenced])
+            while len(self.in_flight) > self.MAX_IN_FLIGHT:
+                for future in self.in_flight.popleft():
+                    future.result()
+
+    def finish(self) -> None:
+        while self.in_flight:
+            for future in self.in_flight.popleft():
                 future.result()
-    for futures in in_flight:
-        for future in futures:
-            future.result()
 
 
-def _ready(session, claimed: list[Message], now: datetime, counts: Counter[str]) -> list[Job]:  # type: ignore[no-untyped-def]
+def _ready(session, claimed: list[sa.Row[Any]], now: datetime, counts: Counter[str]) -> list[Job]:  # type: ignore[no-untyped-def]
     """The claimed messages to send now; the others go back (quiet hours) or are cancelled."""
-    stopped = _stopped_patients(session, claimed)
+    stopped = _stopped_patients(session, {m.patient_id for m in claimed if m.patient_id is not None})
     zones = _clinic_zones(session, {m.clinic_id for m in claimed if m.clinic_id is not None})
     protocol = protocols.load_protocol()
+    allowed_in: dict[str, datetime] = {}  # the same for every message of a time zone
+    cancelled: list[int] = []
+    held: dict[datetime, list[int]] = {}
     jobs = []
     for m in claimed:
         if m.patient_id in stopped:
-            m.status, m.status_changed_at, m.claim_token = "cancelled", now, None
-            counts["cancelled"] += 1
+            cancelled.append(m.id)
             continue
         if m.priority >= ROUTINE_PRIORITY and m.clinic_id in zones:
             # Overdue routine messages (after an outage, say) never go out at night.
-            allowed = plan.next_allowed_time(protocol, zones[m.clinic_id], now)
-            if allowed > now:
-                m.status, m.send_after, m.claim_token, m.lease_until = "pending", allowed, None, None
-                counts["quiet_hours"] += 1
+            zone = zones[m.clinic_id]
+            if zone not in allowed_in:
+                allowed_in[zone] = plan.next_allowed_time(protocol, zone, now)
+            if allowed_in[zone] > now:
+                held.setdefault(allowed_in[zone], []).append(m.id)
                 continue
-        jobs.append(Job(m.id, m.phone, m.body, m.checkin_id))  # type: ignore[arg-type]
-    session.flush()
+        jobs.append(Job(m.id, m.phone, m.body, m.checkin_id))
+    if cancelled:
+        session.execute(sa.update(Message).where(Message.id.in_(cancelled))  # type: ignore[union-attr]
+                        .values(status="cancelled", status_changed_at=now, claim_token=None)
+                        .execution_options(synchronize_session=False))
+        counts["cancelled"] += len(cancelled)
+    for allowed, ids in held.items():
+        session.execute(sa.update(Message).where(Message.id.in_(ids))  # type: ignore[union-attr]
+                        .values(status="pending", send_after=allowed, claim_token=None,
+                                lease_until=None)
+                        .execution_options(synchronize_session=False))
+        counts["quiet_hours"] += len(ids)
     return jobs
 
 
@@ -233,9 +267,8 @@ def _clinic_zones(session, clinic_ids: set[int]) -> dict[int, str]:  # type: ign
     return {row[0]: row[1] for row in rows}
 
 
-def _stopped_patients(session, messages: list[Message]) -> set[int]:  # type: ignore[no-untyped-def]
+def _stopped_patients(session, ids: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
     """Patients who must get nothing more (STOP or withdrawn since the message was written)."""
-    ids = {m.patient_id for m in messages if m.patient_id is not None}
     if not ids:
         return set()
     rows = session.execute(

@@ -1,9 +1,12 @@
 """Recording send results: each SID as its send returns, in small bulk transactions.
 
-Sending threads hand each outcome to one `Recorder` thread, which writes whatever has
-arrived (up to `max_batch`) in one transaction: a SID is in the database a few
-milliseconds after its send returned, not when the batch ends, and a pass does not pay a
-commit per message. Kept callbacks for those SIDs are applied in the same transaction.
+Sending threads hand each outcome to one `Recorder` thread, which writes what has arrived
+within LINGER_SECONDS (20 ms) of the first waiting result (up to `max_batch`) in one
+transaction, on a connection of its own held for the pass (no pool checkout and liveness
+ping per transaction): a SID is in the database some 20-30 milliseconds after its send
+returned, not when the batch ends, and a pass does not pay a commit per message. A
+worker killed in that interval leaves its rows `sending`; recovery asks the provider. Kept callbacks for those SIDs are applied in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from reminders.db import session_scope
 from reminders.delivery import ErrorKind
-from reminders.models import CheckIn, Message
+from reminders.models import CheckIn, EarlyStatus, Message
 from reminders.services.status import apply_early, apply_send_failure
 from reminders.sms.base import SendError, SentSms
 
@@ -30,6 +34,7 @@ RETRY_FIRST = timedelta(minutes=1)  # a transient failure waits this long, doubl
 RETRY_CAP = timedelta(hours=1)
 MAX_RETRIES = 8  # for messages without a next check-in to beat
 LOOKUP_SPACING = timedelta(minutes=1)  # an unknown send is looked up after 2, 4, 8, ... minutes
+LINGER_SECONDS = 0.02  # the recorder waits this long after a result for others to join it
 
 
 @dataclass(frozen=True)
@@ -40,20 +45,74 @@ class Job:
     checkin_id: int | None
 
 
+class HeldConnection:
+    """One connection kept for a pass, for its units of work one after another (a pass
+    makes hundreds; each through the pool would be a checkout and a liveness ping). A
+    unit that fails drops the connection: the next one opens a new one. One thread at a
+    time."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.connection: sa.Connection | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Like `db.session_scope`: commit on success, roll back on any error."""
+        if self.connection is None:
+            self.connection = self.engine.connect()
+        try:
+            with Session(bind=self.connection, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except sa.exc.SQLAlchemyError:
+                log.warning("closing a pass connection failed")
+
+
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_CHECKIN = CheckIn.__table__  # type: ignore[attr-defined]
+_EARLY = EarlyStatus.__table__  # type: ignore[attr-defined]
+# Built once: a pass runs them hundreds of times.
+_SENT_MESSAGES = (
+    sa.update(_MESSAGE).where(_MESSAGE.c.id == sa.bindparam("m_id"))
+    .values(status=sa.bindparam("m_status"), provider_sid=sa.bindparam("m_sid"),
+            status_changed_at=sa.bindparam("m_now"), claim_token=None, lease_until=None))
+_SENT_CHECKINS = (
+    sa.update(_CHECKIN).where(_CHECKIN.c.id == sa.bindparam("c_id"))
+    .values(status="sent", sent_at=sa.bindparam("c_now"), provider_sid=sa.bindparam("c_sid")))
+_ANY_EARLY = (sa.select(_EARLY.c.id).where(_EARLY.c.sid.in_(sa.bindparam("sids", expanding=True)))
+              .limit(1))
+
+
 def record_sent(session: Session, sent: list[tuple[Job, SentSms]], now: datetime,
                 final_status: str | None = None) -> None:
-    """Provider accepted these: SIDs and statuses, in two bulk updates, then kept callbacks."""
+    """Provider accepted these: SIDs and statuses, in two bulk updates (Core statements by
+    primary key, one executemany each), then kept callbacks (looked for with one light
+    query; the ORM work of applying them only when there are some)."""
     if not sent:
         return
-    session.execute(sa.update(Message), [
-        {"id": job.message_id, "status": final_status or result.status, "provider_sid": result.sid,
-         "status_changed_at": now, "claim_token": None, "lease_until": None}
-        for job, result in sent])
-    checkins = [{"id": job.checkin_id, "status": "sent", "sent_at": now, "provider_sid": result.sid}
+    session.execute(_SENT_MESSAGES, [
+        {"m_id": job.message_id, "m_status": final_status or result.status, "m_sid": result.sid,
+         "m_now": now} for job, result in sent])
+    checkins = [{"c_id": job.checkin_id, "c_sid": result.sid, "c_now": now}
                 for job, result in sent if job.checkin_id is not None]
     if checkins:
-        session.execute(sa.update(CheckIn), checkins)
-    apply_early(session, now, [result.sid for _, result in sent])
+        session.execute(_SENT_CHECKINS, checkins)
+    sids = [result.sid for _, result in sent]
+    if session.execute(_ANY_EARLY, {"sids": sids}).first() is not None:
+        apply_early(session, now, sids)
 
 
 def record_found(session: Session, message: Message, found: SentSms, now: datetime) -> None:
@@ -132,8 +191,10 @@ class Recorder:
     `sending` and recovery settles them by asking the provider)."""
 
     def __init__(self, engine: sa.Engine, now: datetime, final_status: str | None = None,
-                 max_batch: int = 100) -> None:
+                 max_batch: int = 100, linger: float = LINGER_SECONDS) -> None:
         self.engine, self.now, self.final_status, self.max_batch = engine, now, final_status, max_batch
+        self.linger = linger
+        self.connection = HeldConnection(engine)
         self.counts = {"sent": 0, "failed": 0, "unknown": 0, "retrying": 0}
         self.queue: queue.Queue[tuple[Job, SentSms | SendError] | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="send-recorder", daemon=True)
@@ -145,12 +206,17 @@ class Recorder:
     def close(self) -> dict[str, int]:
         self.queue.put(None)
         self.thread.join()
+        self.connection.close()
         return self.counts
 
     def _run(self) -> None:
         done = False
         while not done:
             batch = [self.queue.get()]
+            if batch[0] is not None and self.linger > 0:
+                # Let the results of the sends now returning join this transaction: fewer,
+                # larger transactions, each SID still written within milliseconds.
+                time.sleep(self.linger)
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -165,7 +231,7 @@ class Recorder:
     def _write(self, items: list[tuple[Job, SentSms | SendError]]) -> None:
         for attempt in range(5):
             try:
-                with session_scope(self.engine) as session:
+                with self.connection.session() as session:
                     sent = [(j, o) for j, o in items if isinstance(o, SentSms)]
                     record_sent(session, sent, self.now, self.final_status)
                     counts = dict.fromkeys(self.counts, 0)

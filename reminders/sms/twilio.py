@@ -31,6 +31,15 @@ not documented as thread-safe, so each thread gets its own `Client` (and connect
 pool) through `threading.local`; a dispatch pass with a few threads opens a few
 keep-alive connections. `close()` closes them all.
 
+The HTTP exchange: the library's `TwilioHttpClient.request` rebuilds a requests
+`Request`, merges the session's settings and the environment's proxy settings, and runs
+`Session.send` for every call, which costs more CPU than the exchange itself (a dispatch
+pass is thousands of calls). `_RebasingHttpClient` builds the same request (form encoded
+as requests encodes it, the library's headers, basic auth) and hands it to the session's
+own transport adapter, with the proxy and CA settings the session would merge, computed
+once per host; the adapter raises the same exceptions, which `send()` relies on. JSON
+bodies and redirects take the library's path.
+
 `api_base` (REMINDERS_TWILIO_API_BASE) points the real client at a Twilio-compatible
 server (tests, benchmarks): `_RebasingHttpClient` swaps scheme and host of every
 *.twilio.com URL, after the library's own edge/region rewriting, keeping path and query.
@@ -44,6 +53,7 @@ never Twilio's text (which quotes the phone number).
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import threading
@@ -52,9 +62,10 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -79,6 +90,8 @@ class _RebasingHttpClient(TwilioHttpClient):
                 raise ValueError("api_base must be an http:// or https:// URL")
             self.session.trust_env = False  # no HTTP(S)_PROXY for the local server
         self._last = threading.local()
+        self._auth_cache: tuple[tuple[str, str], str] | None = None
+        self._transports: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
 
     def rebase(self, url: str) -> str:
         if self._base is None:
@@ -103,18 +116,72 @@ class _RebasingHttpClient(TwilioHttpClient):
         allow_redirects: bool = False,
     ) -> Response:
         self._last.response = None
-        response = super().request(
-            method,
-            self.rebase(url),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        content_type = (headers or {}).get("Content-Type")
+        if allow_redirects or content_type in ("application/json", "application/scim+json"):
+            # Not what sending or listing messages does: the library's own path.
+            response = super().request(method, self.rebase(url), params=params, data=data,
+                                       headers=headers, auth=auth, timeout=timeout,
+                                       allow_redirects=allow_redirects)
+        else:
+            response = self._send(method, self.rebase(url), params, data, headers, auth, timeout)
         self._last.response = response
         return response
+
+    def _send(self, method: str, url: str, params: dict[str, object] | None,
+              data: dict[str, object] | None, headers: dict[str, str] | None,
+              auth: tuple[str, str] | None, timeout: float | None) -> Response:
+        """What `TwilioHttpClient.request` does for a form request, without rebuilding per
+        request what does not change between requests (a dispatch pass is thousands of
+        them, and requests' Session spends more CPU than the HTTP exchange itself): the
+        same request (URL, query and form encoded as requests encodes them, the library's
+        headers, basic auth), sent by the session's own transport adapter (so the same
+        exceptions: `send()` tells "nothing sent" from "maybe sent" by them), with the
+        proxy and certificate settings the session would merge from the environment
+        (computed once per scheme and host). No cookies, hooks or redirects: the Twilio
+        API uses none of them (a redirect takes the library's path above)."""
+        method = method.upper()
+        if params:
+            query = _form_encode(params)
+            if query:
+                url = f"{url}{'&' if urlsplit(url).query else '?'}{query}"
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url = method, url
+        prepared.headers = CaseInsensitiveDict(headers or {})
+        if auth is not None:
+            prepared.headers["Authorization"] = self._authorization(auth)
+        body = _form_encode(data) if data else None
+        if body is not None:
+            prepared.headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            prepared.headers["Content-Length"] = str(len(body))
+        elif method not in ("GET", "HEAD"):
+            prepared.headers["Content-Length"] = "0"
+        prepared.body = body
+        adapter, settings = self._transport(url)
+        raw = adapter.send(prepared, stream=False, timeout=timeout, **settings)
+        return Response(int(raw.status_code), raw.text, raw.headers)
+
+    def _authorization(self, auth: tuple[str, str]) -> str:
+        cached = self._auth_cache
+        if cached is None or cached[0] != auth:
+            cached = self._auth_cache = (auth, _basic_auth(*auth))
+        return cached[1]
+
+    def _transport(self, url: str) -> tuple[Any, dict[str, Any]]:
+        """The session's adapter for this URL and the settings `Session.request` would
+        merge (environment proxies, CA bundle), once per scheme and host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._transports.get(key)
+        if found is None:
+            merged = self.session.merge_environment_settings(url, dict(self.proxy), None, None, None)
+            found = (self.session.get_adapter(url),
+                     {"verify": merged["verify"], "cert": merged["cert"], "proxies": merged["proxies"]})
+            self._transports[key] = found
+        return found
 
     @property
     def last_response(self) -> Response | None:
@@ -423,6 +490,22 @@ def _nothing_sent(exc: requests.RequestException) -> bool:
         # Refused, unreachable, name not resolved: NewConnectionError and its subclasses.
         return isinstance(reason, NewConnectionError)
     return False
+
+
+def _basic_auth(username: str, password: str) -> str:
+    """The Authorization header requests builds for HTTP Basic auth (latin-1, as it does)."""
+    pair = f"{username}:{password}".encode("latin1")
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def _form_encode(fields: dict[str, object]) -> str:
+    """A dict of fields encoded as requests encodes `params` and form `data`: a list gives
+    the field once per item, None values are left out."""
+    pairs: list[tuple[str, object]] = []
+    for key, value in fields.items():
+        items = [value] if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") else value
+        pairs.extend((key, item) for item in items if item is not None)  # type: ignore[union-attr]
+    return urlencode(pairs)
 
 
 def _error_details(exc: Exception) -> tuple[int | None, int | None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -161,26 +162,34 @@ def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list
 # --- outbound messages -------------------------------------------------------------------
 
 
+CLAIMED_COLUMNS = (Message.id, Message.patient_id, Message.clinic_id, Message.checkin_id,
+                   Message.phone, Message.body, Message.priority)
+
+
 def claim_pending_messages(session: Session, now: datetime, limit: int, worker: str,
-                           token: str, lease: timedelta) -> list[Message]:
-    """Outbound messages ready to send, marked `claimed` with this pass's token.
+                           token: str, lease: timedelta) -> list[sa.Row[Any]]:
+    """Outbound messages ready to send, marked `claimed` with this pass's token; returns
+    their (id, patient_id, clinic_id, checkin_id, phone, body, priority), most urgent first.
 
     Ready: `pending`, past `send_after` and `next_attempt_at` (business time), or
     `claimed` by a worker whose lease ran out (database time) before it marked them
     `sending`: nothing can have gone out for those. Most urgent first, then oldest.
+    One UPDATE ... RETURNING per step (the rows are picked, locked and claimed by the
+    same statement), not an ORM load and flush: a pass claims thousands.
     """
     clock = db_now(session)
-    abandoned = session.execute(
+    session.execute(
+        sa.update(Message)
+        .where(Message.id.in_(  # type: ignore[union-attr]
+            sa.select(Message.id)
+            .where(Message.status == "claimed", Message.lease_until < clock)  # type: ignore[operator]
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()))
+        .values(status="pending", claim_token=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    ready = (
         sa.select(Message.id)
-        .where(Message.status == "claimed", Message.lease_until < clock)  # type: ignore[operator]
-        .with_for_update(skip_locked=True)
-    ).scalars().all()
-    if abandoned:
-        session.execute(sa.update(Message).where(Message.id.in_(abandoned))  # type: ignore[union-attr]
-                        .values(status="pending", claim_token=None, lease_until=None)
-                        .execution_options(synchronize_session=False))
-    statement = (
-        select(Message)
         .where(Message.status == "pending", Message.direction == "outbound",
                sa.or_(Message.send_after.is_(None), Message.send_after <= now),  # type: ignore[union-attr]
                sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))  # type: ignore[union-attr]
@@ -188,23 +197,26 @@ def claim_pending_messages(session: Session, now: datetime, limit: int, worker: 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    messages = list(session.exec(statement))
-    for message in messages:
-        message.status, message.claim_token = "claimed", token
-        message.claimed_at, message.claimed_by = clock, worker
-        message.lease_until = clock + lease
-    session.flush()
-    return messages
+    rows = session.execute(
+        sa.update(Message)
+        .where(Message.id.in_(ready.scalar_subquery()))  # type: ignore[union-attr]
+        .values(status="claimed", claim_token=token, claimed_at=clock, claimed_by=worker,
+                lease_until=clock + lease)
+        .returning(*CLAIMED_COLUMNS)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(rows, key=lambda row: (row.priority, row.id))
 
 
 def mark_sending(session: Session, message_ids: list[int], token: str,
                  lease: timedelta) -> set[int]:
     """The fence: `claimed` -> `sending`, in one guarded UPDATE, only for the rows this
     token still holds with a live lease. Returns those ids; any other was taken over (or
-    its lease ran out): do not send it."""
+    its lease ran out): do not send it. On PostgreSQL the database clock is read by the
+    UPDATE itself (`clock_timestamp()`), so the fence is one round trip."""
     if not message_ids:
         return set()
-    clock = db_now(session)
+    clock = _clock(session)
     result = session.execute(
         sa.update(Message)
         .where(Message.id.in_(message_ids), Message.claim_token == token,  # type: ignore[union-attr]
@@ -214,6 +226,13 @@ def mark_sending(session: Session, message_ids: list[int], token: str,
         .execution_options(synchronize_session=False)
     )
     return set(result.scalars().all())
+
+
+def _clock(session: Session) -> Any:
+    """The database clock as an SQL expression (PostgreSQL) or a value read from it."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.clock_timestamp(type_=sa.DateTime(timezone=True))
+    return db_now(session)
 
 
 def renew_leases(session: Session, token: str, lease: timedelta) -> int:

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
+from twilio.rest import Client
 
 from reminders.delivery import ErrorKind
 from reminders.config import Settings
@@ -20,7 +22,7 @@ from reminders.sms import (
     build_gateway,
     gateway_from_settings,
 )
-from reminders.sms.twilio import TwilioGateway, parse_retry_after
+from reminders.sms.twilio import TwilioGateway, _RebasingHttpClient, parse_retry_after
 from tests.fake_twilio import RealTwilioReached  # fixtures fake_twilio, block_real_twilio: conftest
 
 FROM = "+15005550006"
@@ -114,6 +116,56 @@ def test_requests_reach_the_fake_never_twilio(fake_twilio, make_gateway, monkeyp
         assert request.headers["Host"] == f"127.0.0.1:{fake_twilio.port}"
         assert request.headers["User-Agent"].startswith("twilio-python/")
         assert request.path.startswith(f"/2010-04-01/Accounts/{fake_twilio.account_sid}/")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_gateway_sends_the_request_the_library_sends(fake_twilio, gateway, monkeypatch):
+    """Our HTTP path skips requests' per-call Session work; the request itself (method,
+    path, query, form, the library's headers, basic auth) must be the library's own."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    library = Client(fake_twilio.account_sid, fake_twilio.auth_token)  # requests' Session path
+    library.api.base_url = fake_twilio.base_url
+    body = "Habari? Jibu 1 kama uko sawa & 2 kama una homa: ñ, é, 100%"
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+
+    gateway.send(TO, body, status_callback=CALLBACK)
+    gateway.find_sent(TO, body, since)
+    library.messages.create(to=TO, from_=FROM, body=body, status_callback=CALLBACK)
+    list(library.messages.stream(to=TO, from_=FROM, limit=100, page_size=50))
+
+    ours, theirs = fake_twilio.requests[:2], fake_twilio.requests[2:]
+    assert [r.kind for r in ours] == [r.kind for r in theirs] == ["create", "list"]
+    for mine, reference in zip(ours, theirs):
+        assert (mine.method, mine.path, mine.query, mine.form) == (
+            reference.method, reference.path, reference.query, reference.form)
+        assert mine.status == reference.status == (201 if mine.kind == "create" else 200)
+        for header in ("Authorization", "User-Agent", "X-Twilio-Client", "Accept", "Accept-Charset",
+                       "Content-Type"):
+            assert mine.headers.get(header) == reference.headers.get(header), header
+    assert ours[0].form["Body"] == [body]
+
+
+def test_without_api_base_the_environment_proxy_is_used(monkeypatch):
+    """Towards the real Twilio the session trusts the environment (HTTPS_PROXY), as the
+    library's path does: the request goes to the proxy (here a closed port: refused), it
+    does not resolve api.twilio.com itself."""
+    http_client = _RebasingHttpClient(None, 5.0)
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages.json"
+    with pytest.raises(RealTwilioReached):  # no proxy: straight to Twilio's host
+        http_client.request("POST", url, data={"To": TO}, auth=("AC0", "token"))
+    http_client = _RebasingHttpClient(None, 5.0)  # settings are read once per host
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(requests.exceptions.ProxyError):
+        http_client.request("POST", url, data={"To": TO}, auth=("AC0", "token"))
+    http_client.close()
 
 
 def test_a_gateway_without_api_base_fails_loudly_in_tests():
