@@ -91,6 +91,15 @@ def render(
     Raises InputError for an unknown key or language, MissingValue when the template
     needs a value (clinic, clinic_phone, item_ref) that is missing or empty.
     """
+    # Memoised: a dispatch pass renders the same few texts thousands of times, and fitting
+    # each into two SMS (segments, folding) costs more than the rest of queueing it.
+    return _render(key, language, clinic, clinic_phone, name, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=4096)
+def _render(key: str, language: str, clinic: str, clinic_phone: str, name: str | None,
+            extra: tuple[tuple[str, str], ...]) -> str:
+    values = dict(extra)
     if key not in TEMPLATE_KEYS:
         raise InputError("message", f"unknown message {key!r}")
     templates = load_templates(language)

@@ -23,7 +23,9 @@ from reminders.progress import no_progress
 from reminders.services.enroll import greeting_values
 from reminders.services.outbox import SendOptions, send_pending
 from reminders.sms.base import SmsGateway
-from reminders.store.claims import EXCHANGE_WINDOW, claim_newest_due, claim_newest_due_waiting, still_due
+from reminders.store.claims import (
+    EXCHANGE_WINDOW, ClaimedCheckin, claim_newest_due, claim_newest_due_waiting, still_due,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +90,17 @@ def _lock_timed_out(exc: sa.exc.OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "55P03"
 
 
-def _queue(session: Session, protocol: protocols.Protocol, claimed: list[CheckIn], now: datetime) -> None:
+def _queue(session: Session, protocol: protocols.Protocol, claimed: list[ClaimedCheckin], now: datetime) -> None:
     """Write one pending message per claimed check-in and mark the check-ins queued."""
     if not claimed:
         return
-    patients = _load(session, Patient, {c.patient_id for c in claimed})
+    patients = {row.id: row for row in session.execute(
+        sa.select(Patient.id, Patient.clinic_id, Patient.phone, Patient.language, Patient.shared_phone,
+                  Patient.display_name)
+        .where(Patient.id.in_({c.patient_id for c in claimed})))}  # type: ignore[union-attr]
     clinics = _load(session, Clinic, {p.clinic_id for p in patients.values()})
+    # Overdue after an outage, found at night: it waits for the morning (one instant per zone).
+    send_after = {clinic.id: plan.next_allowed_time(protocol, clinic.timezone, now) for clinic in clinics.values()}
     rows = []
     for checkin in claimed:
         patient = patients[checkin.patient_id]
@@ -102,18 +109,21 @@ def _queue(session: Session, protocol: protocols.Protocol, claimed: list[CheckIn
             "patient_id": patient.id, "clinic_id": clinic.id, "checkin_id": checkin.id,
             "direction": "outbound", "kind": "checkin", "phone": patient.phone,
             "status": "pending", "attempts": 0, "created_at": now,
-            "priority": ROUTINE_PRIORITY,
-            # Overdue after an outage, found at night: it waits for the morning.
-            "send_after": plan.next_allowed_time(protocol, clinic.timezone, now),
+            "priority": ROUTINE_PRIORITY, "send_after": send_after[clinic.id],
             "body": messages.render("checkin", patient.language, **greeting_values(clinic, patient)),
         })
-    # Bulk: one INSERT ... RETURNING and one UPDATE for the whole batch.
-    ids = session.execute(
-        sa.insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+    # Bulk, in Core: one INSERT ... RETURNING and one executemany UPDATE for the whole batch.
+    connection = session.connection()
+    message = Message.__table__  # type: ignore[attr-defined]
+    ids = connection.execute(
+        message.insert().returning(message.c.id, sort_by_parameter_order=True), rows
     ).scalars().all()
-    session.execute(sa.update(CheckIn), [
-        {"id": c.id, "status": "queued", "message_id": message_id, "attempts": c.attempts + 1}
-        for c, message_id in zip(claimed, ids, strict=True)])
+    checkin = CheckIn.__table__  # type: ignore[attr-defined]
+    connection.execute(
+        checkin.update().where(checkin.c.id == sa.bindparam("checkin_id"))
+        .values(status="queued", message_id=sa.bindparam("new_message_id"), attempts=sa.bindparam("new_attempts")),
+        [{"checkin_id": c.id, "new_message_id": message_id, "new_attempts": c.attempts + 1}
+         for c, message_id in zip(claimed, ids, strict=True)])
 
 
 def count_held(engine: sa.Engine, now: datetime) -> int:

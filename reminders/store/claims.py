@@ -23,6 +23,9 @@ from sqlmodel import Session, select
 
 from reminders.models import CheckIn, Message, Patient
 
+# A claimed check-in: a row with id, patient_id, day, due_at and attempts.
+ClaimedCheckin = sa.Row
+
 # A patient who texted in the last 10 minutes is in the middle of an exchange.
 EXCHANGE_WINDOW = timedelta(minutes=10)
 
@@ -63,13 +66,13 @@ def checkins_of(patient_ids: list[int]) -> sa.Select[tuple[int, int, datetime, s
             .where(CheckIn.patient_id.in_(patient_ids)))  # type: ignore[attr-defined]
 
 
-def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[CheckIn]:
+def claim_due_checkins(session: Session, now: datetime, limit: int) -> list[ClaimedCheckin]:
     """The newest due check-in of up to `limit` active patients (see `claim_newest_due`)."""
     return claim_newest_due(session, now, limit)[0]
 
 
 def claim_newest_due(session: Session, now: datetime, limit: int,
-                     passed_over: Collection[int] = ()) -> tuple[list[CheckIn], int, set[int]]:
+                     passed_over: Collection[int] = ()) -> tuple[list[ClaimedCheckin], int, set[int]]:
     """The newest due check-in of up to `limit` active patients, locked for this
     transaction; how many older due check-ins of theirs were marked skipped (after an
     outage only the newest is sent); and the candidate patients another process held
@@ -113,7 +116,7 @@ def still_due(session: Session, now: datetime, patient_ids: Collection[int]) -> 
 
 
 def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
-                             lock_timeout: float) -> tuple[list[CheckIn], int]:
+                             lock_timeout: float) -> tuple[list[ClaimedCheckin], int]:
     """`claim_newest_due` for one patient another process held locked: wait up to
     `lock_timeout` seconds for its lock instead of skipping it. A triage pass or a webhook
     holds a patient only briefly; skipping them at the end of a pass would leave their due
@@ -134,7 +137,7 @@ def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
     return _newest_of(session, now, list(locked))
 
 
-def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list[CheckIn], int]:
+def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list[ClaimedCheckin], int]:
     """For patients this transaction holds locked: their newest due check-in (locked), the
     older due ones marked skipped, and how many those were."""
     if not locked:
@@ -153,8 +156,11 @@ def _newest_of(session: Session, now: datetime, locked: list[int]) -> tuple[list
                         .values(status="skipped").execution_options(synchronize_session=False))
     if not newest_ids:
         return [], len(older)
-    newest = session.exec(
-        select(CheckIn).where(CheckIn.id.in_(newest_ids.values())).with_for_update(key_share=True)  # type: ignore[union-attr]
+    # Rows, not ORM objects: a pass claims thousands, and only these columns are used.
+    newest = session.execute(
+        sa.select(CheckIn.id, CheckIn.patient_id, CheckIn.day, CheckIn.due_at, CheckIn.attempts)
+        .where(CheckIn.id.in_(newest_ids.values()))  # type: ignore[union-attr]
+        .with_for_update(key_share=True)
     ).all()
     return sorted(newest, key=lambda c: c.due_at), len(older)
 
