@@ -27,7 +27,7 @@ from reminders.danger import YES, DangerAnswer
 from reminders.keywords import Keyword, parse_keyword
 from reminders.languages import LANGUAGES
 from reminders.db import session_scope
-from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem
+from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem, priority_of
 from reminders.services import audit, danger
 from reminders.services.enroll import greeting_values
 from reminders.services.queue import open_or_join
@@ -106,6 +106,102 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
         ))
     log.info("inbound message=%s patient=%s", message_id, patient.id if patient else None)
     return Outcome(message_id, answer if answer_mode == "twiml" else None)
+
+
+# -- the common reply on PostgreSQL, in two statements --------------------------------------
+#
+# Most replies come from a known patient, are no keyword and answer no danger-sign
+# question: for those `ingest` comes down to one read and two inserts. `ingest_common`
+# does exactly that in two statements on one autocommit connection (the webhook's, see
+# db.create_webhook_engine): the read, then both inserts in one statement (a CTE), which
+# is atomic by itself. Anything else (unknown sender, keyword, a question that may be
+# open, a second delivery) returns None or the duplicate's answer, and the caller runs
+# `ingest`, which decides exactly as before.
+
+_SENDER_SQL = """
+SELECT p.id, p.clinic_id, p.status, p.language, p.shared_phone, p.display_name, c.name, c.phone,
+       EXISTS (SELECT 1 FROM queue_item q WHERE q.patient_id = p.id AND q.danger_message_id IS NOT NULL
+               AND q.danger_answer IS NULL AND q.status IN ('open', 'claimed')) AS maybe_question
+FROM patient p JOIN clinic c ON c.id = p.clinic_id
+WHERE p.phone = %(phone)s
+ORDER BY CASE p.status WHEN 'active' THEN 0 WHEN 'paused' THEN 1 WHEN 'opted_out' THEN 2
+         WHEN 'completed' THEN 3 WHEN 'withdrawn' THEN 4 END, p.enrolled_at DESC
+LIMIT 1
+"""
+_STORE_WITH_ANSWER_SQL = """
+WITH reply AS (
+    INSERT INTO message (patient_id, clinic_id, direction, kind, phone, body, provider_sid, status,
+                         created_at, attempts, priority)
+    VALUES (%(patient_id)s, %(clinic_id)s, 'inbound', 'reply', %(phone)s, %(body)s, %(sid)s, 'received',
+            %(now)s, 0, %(reply_priority)s)
+    ON CONFLICT (provider_sid) DO NOTHING
+    RETURNING id)
+INSERT INTO message (patient_id, clinic_id, in_reply_to, direction, kind, phone, body, status,
+                     created_at, attempts, priority)
+SELECT %(patient_id)s, %(clinic_id)s, reply.id, 'outbound', 'answer', %(phone)s, %(answer)s, 'twiml',
+       %(now)s, 0, %(answer_priority)s
+FROM reply
+RETURNING in_reply_to
+"""
+_STORE_SQL = """
+INSERT INTO message (patient_id, clinic_id, direction, kind, phone, body, provider_sid, status,
+                     created_at, attempts, priority)
+VALUES (%(patient_id)s, %(clinic_id)s, 'inbound', 'reply', %(phone)s, %(body)s, %(sid)s, 'received',
+        %(now)s, 0, %(reply_priority)s)
+ON CONFLICT (provider_sid) DO NOTHING
+RETURNING id
+"""
+_DUPLICATE_SQL = """
+SELECT r.id, (SELECT a.body FROM message a WHERE a.in_reply_to = r.id AND a.status = 'twiml'
+              ORDER BY a.id LIMIT 1)
+FROM message r WHERE r.provider_sid = %(sid)s
+"""
+
+
+@dataclass(frozen=True)
+class _PatientView:
+    """What `answer_for` and the templates read of a patient (duck-typed Patient)."""
+
+    id: int
+    clinic_id: int
+    status: str
+    language: str
+    shared_phone: bool
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class _ClinicView:
+    id: int
+    name: str
+    phone: str | None
+
+
+def ingest_common(connection: sa.Connection, sms: Incoming, *, now: datetime) -> Outcome | None:
+    """`ingest(..., answer_mode="twiml")` for the common reply, on an autocommit PostgreSQL
+    connection; None when this reply needs `ingest` (nothing was written then)."""
+    if _keyword(sms) is not None:
+        return None  # STOP, START, HELP, a language: ingest locks the patient and audits
+    row = connection.exec_driver_sql(_SENDER_SQL, {"phone": sms.from_}).first()
+    if row is None:
+        return None  # an unknown sender: ingest opens an admin item
+    patient = _PatientView(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+    if row[8] and patient.status == "active":
+        return None  # a danger-sign question may be open: ingest reads the answer to it
+    clinic = _ClinicView(row[1], row[6], row[7])
+    answer = answer_for(sms.body, patient, clinic)  # type: ignore[arg-type]
+    values = {"patient_id": patient.id, "clinic_id": clinic.id, "phone": sms.from_, "body": sms.body,
+              "sid": sms.sid, "now": now, "answer": answer, "reply_priority": priority_of("reply"),
+              "answer_priority": priority_of("answer")}
+    stored = connection.exec_driver_sql(_STORE_WITH_ANSWER_SQL if answer is not None else _STORE_SQL,
+                                        values).first()
+    if stored is None:  # this SID is stored already: Twilio's retry gets the same answer
+        found = connection.exec_driver_sql(_DUPLICATE_SQL, {"sid": sms.sid}).first()
+        if found is None:
+            return None  # cannot happen (the conflict was on this SID); ingest will say
+        return Outcome(found[0], found[1], duplicate=True)
+    log.info("inbound message=%s patient=%s", stored[0], patient.id)
+    return Outcome(stored[0], answer)
 
 
 ANSWER_KEYS = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}

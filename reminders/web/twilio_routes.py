@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from reminders import spool
-from reminders.db import session_scope
+from reminders.db import retry_once, session_scope, webhook_engine_for
 from reminders.services import inbound, status
 from reminders.services.inbound import storable_text
 from reminders.web.deps import get_now
@@ -128,7 +128,13 @@ async def inbound_sms(request: Request, form: SignedForm) -> Response:
         await _keep(request, _quarantine_reply, settings.spool_dir, sms, now.isoformat())
         return twiml(inbound.answer_without_database(sms.body))
 
+    webhook_engine = webhook_engine_for(engine, _db_timeout(request))
+
     def store() -> inbound.Outcome:
+        if webhook_engine is not None:  # PostgreSQL: the common reply in two statements
+            outcome = retry_once(webhook_engine, lambda connection: inbound.ingest_common(connection, sms, now=now))
+            if outcome is not None:
+                return outcome
         with session_scope(engine, timeout=_db_timeout(request)) as session:
             return inbound.ingest(session, sms, now=now, answer_mode="twiml")
 
