@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--profile")
-    parser.add_argument("--scheduler", action="store_true", help="run the periodic passes too")
+    parser.add_argument("--baseline", action="store_true", help="the bare app of baseline_webhook_app.py instead")
     args = parser.parse_args()
     with fresh_postgres("reminders_profile") as url:
         phones = seed(url, 1000)
@@ -67,6 +67,11 @@ def main() -> None:
         settings = Settings()
         engine = create_db_engine(url)
         app = create_app(settings, engine=engine)
+        if args.baseline:
+            import sys
+            sys.argv = ["baseline_webhook_app.py", url.replace("postgresql+psycopg://", "postgresql://"), TOKEN, PUBLIC, "0"]
+            import baseline_webhook_app
+            app = baseline_webhook_app.app
         validator = RequestValidator(TOKEN)
         wire = []
         for i in range(args.posts + 200):
