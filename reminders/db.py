@@ -27,6 +27,7 @@ TIMEOUT_OPTION = "reminders_timeout"  # execution option: seconds, for one trans
 # unacknowledged for 15 s or whose peer is silent (keepalives): a network partition then
 # ends in an error instead of a thread blocked for ever. A slow query is not affected.
 T = TypeVar("T")
+WEBHOOK_THREADS = 16  # threads (and pooled connections) per process for the webhooks' database work
 POSTGRES_CONNECT_ARGS = {"connect_timeout": CONNECT_TIMEOUT, "tcp_user_timeout": 15_000, "keepalives": 1,
                          "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
@@ -53,14 +54,16 @@ def create_webhook_engine(engine: sa.Engine, timeout: float) -> sa.Engine | None
     connection's whole life (set when it connects): a reply is then one read and one
     write, with no BEGIN, SET LOCAL or COMMIT round trips. No pre-ping either: a
     connection found dead is retried once on a fresh one by the caller (`retry_once`).
-    Sized like the webhooks' thread limiter, so a thread never waits for a connection.
+    Sized like the webhooks' thread limiter (WEBHOOK_THREADS), so a thread never waits for
+    a connection, and kept: overflow connections would be opened and closed per burst (a
+    new server process each time).
     """
     if engine.dialect.name != "postgresql":
         return None
     milliseconds = max(1, int(timeout * 1000))
     options = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
     return sa.create_engine(engine.url, hide_parameters=True, isolation_level="AUTOCOMMIT",
-                            pool_size=4, max_overflow=12,
+                            pool_size=WEBHOOK_THREADS, max_overflow=0,
                             connect_args={**POSTGRES_CONNECT_ARGS, "options": options})
 
 

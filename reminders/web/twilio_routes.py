@@ -28,7 +28,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from reminders import spool
-from reminders.db import retry_once, session_scope, webhook_engine_for
+from reminders.db import WEBHOOK_THREADS, retry_once, session_scope, webhook_engine_for
 from reminders.services import inbound, status
 from reminders.services.inbound import storable_text
 from reminders.web.deps import get_now
@@ -116,7 +116,7 @@ def _limiters(request: Request) -> tuple[anyio.CapacityLimiter, anyio.CapacityLi
     database hangs, stuck threads must not starve the API, nor the spool the reply needs."""
     state = request.app.state
     if getattr(state, "webhook_limiters", None) is None:
-        state.webhook_limiters = (anyio.CapacityLimiter(16), anyio.CapacityLimiter(4))
+        state.webhook_limiters = (anyio.CapacityLimiter(WEBHOOK_THREADS), anyio.CapacityLimiter(4))
     return state.webhook_limiters
 
 
