@@ -242,8 +242,9 @@ def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            asked = _may_have_open_question(session, {m.patient_id for m in rows if m.patient_id is not None})
             for message in rows:
-                if _process_one(session, message):
+                if _process_one(session, message, maybe_question=message.patient_id in asked):
                     processed += 1
                 else:
                     failed.append(message.id)
@@ -255,7 +256,22 @@ def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
 MAX_PROCESS_ATTEMPTS = 3
 
 
-def _process_one(session: Session, message: Message) -> bool:
+def _may_have_open_question(session: Session, patient_ids: set[int]) -> set[int]:
+    """The patients of a batch who have an unanswered danger-sign question at all: one
+    query for the batch, so `danger.take_answer` (a query per reply) runs only for them.
+    A question asked while this batch is processed is still pending, so not yet open."""
+    if not patient_ids:
+        return set()
+    return set(session.exec(
+        select(QueueItem.patient_id).where(
+            QueueItem.patient_id.in_(patient_ids),  # type: ignore[union-attr]
+            QueueItem.danger_message_id.is_not(None),  # type: ignore[union-attr]
+            QueueItem.danger_answer.is_(None),  # type: ignore[union-attr]
+            QueueItem.status.in_(("open", "claimed")))  # type: ignore[attr-defined]
+    ).all())
+
+
+def _process_one(session: Session, message: Message, *, maybe_question: bool = True) -> bool:
     """Process one reply in its own savepoint: one bad reply never blocks the others.
 
     A failure is logged by id, counted in `attempts`; after MAX_PROCESS_ATTEMPTS the reply
@@ -265,7 +281,7 @@ def _process_one(session: Session, message: Message) -> bool:
     message_id, attempts = message.id, message.attempts or 0
     try:
         with session.begin_nested():
-            _process(session, message)
+            _process(session, message, maybe_question=maybe_question)
         return True
     except sa.exc.OperationalError:
         raise
@@ -298,7 +314,7 @@ def _surface_unprocessable(session: Session, message_id: int) -> None:
         log.error("no queue item for unprocessable message=%s error=%s", message_id, type(exc).__name__)
 
 
-def _process(session: Session, message: Message) -> None:
+def _process(session: Session, message: Message, *, maybe_question: bool = True) -> None:
     patient = session.get(Patient, message.patient_id, with_for_update=True)
     clinic = session.get(Clinic, patient.clinic_id)
     when = message.created_at  # the time the reply arrived, not the time of this pass
@@ -307,7 +323,7 @@ def _process(session: Session, message: Message) -> None:
     if patient.last_inbound_at is None or patient.last_inbound_at < when:
         patient.last_inbound_at = when
         session.add(patient)
-    answered = danger.take_answer(session, message, patient, when)
+    answered = danger.take_answer(session, message, patient, when) if maybe_question else None
     if answered is not None:  # the answer to the danger-sign question (services/danger.py)
         _alert_if_urgent(session, clinic, answered, when)
         return
