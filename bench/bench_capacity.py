@@ -136,6 +136,16 @@ def untriaged_count(url: str) -> int:
         engine.dispose()
 
 
+def workers_beating(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM scheduler_heartbeat WHERE role = 'worker'")).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def untriaged(side: str, url: str) -> str:
     """How far the workers' triage is behind the webhook at the end of a step."""
     return "" if side == "baseline" else f"  untriaged {untriaged_count(url)}"
@@ -149,6 +159,10 @@ def measure(side: str, processes: int, rates: list[float], seconds: float, patie
         ports = [free_port() for _ in range(processes)]
         procs = start(side, url, ports)
         try:
+            if side != "baseline":  # the deployment running: both workers' schedulers beating
+                began = time.monotonic()
+                while workers_beating(url) < WORKERS and time.monotonic() - began < 90:
+                    time.sleep(0.5)
             offset = 0
             asyncio.run(step(ports, phones, 50, 5, offset))  # warm-up: connections, caches
             offset += 250
