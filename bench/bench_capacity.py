@@ -121,6 +121,8 @@ def start(side: str, url: str, ports: list[int]) -> list[subprocess.Popen[bytes]
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
+                for process in processes:  # none left behind
+                    process.terminate()
                 raise SystemExit(f"{side} did not start on port {port}")
             time.sleep(0.2)
     return processes

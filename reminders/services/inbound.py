@@ -315,7 +315,11 @@ def _surface_unprocessable(session: Session, message_id: int) -> None:
 
 
 def _process(session: Session, message: Message, *, maybe_question: bool = True) -> None:
-    patient = session.get(Patient, message.patient_id, with_for_update=True)
+    # FOR NO KEY UPDATE (PostgreSQL): serialises passes, STOP and dispatch claims on this
+    # patient as FOR UPDATE did, but not the webhook's INSERT of the patient's next reply,
+    # whose foreign-key check only takes FOR KEY SHARE. With FOR UPDATE that INSERT waited
+    # for the whole batch to commit (a worker at low CPU priority held it for long).
+    patient = session.get(Patient, message.patient_id, with_for_update={"key_share": True})
     clinic = session.get(Clinic, patient.clinic_id)
     when = message.created_at  # the time the reply arrived, not the time of this pass
     message.status = "processed"
