@@ -19,6 +19,8 @@ from twilio.request_validator import RequestValidator
 url, token, public, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=8)
 with engine.begin() as connection:
+    # Two processes start at once: CREATE TABLE IF NOT EXISTS alone can still collide.
+    connection.execute(sa.text("SELECT pg_advisory_xact_lock(4242)"))
     connection.execute(sa.text(
         "CREATE TABLE IF NOT EXISTS baseline_reply (id bigserial PRIMARY KEY, "
         "sid varchar(64) UNIQUE NOT NULL, sender varchar(64) NOT NULL, body text NOT NULL)"))

@@ -1,5 +1,6 @@
 """Webhook capacity against its limit: the highest reply rate held with p99 under 50 ms,
-for `reminders serve` as deployed (scheduler on, PostgreSQL, N web processes) and for a
+for `reminders` as the runbook deploys it (PostgreSQL, N `reminders serve --passes spool`
+web processes and 2 `nice -n 10 reminders worker` triaging meanwhile) and for a
 bare FastAPI app doing the same signature check and one INSERT (baseline_webhook_app.py),
 in one run, on one machine. Their ratio is the figure to judge: absolute rates here
 swing threefold from day to day.
@@ -22,6 +23,7 @@ import time
 from urllib.parse import urlencode
 
 import httpx
+import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bench_webhook import REPLIES, free_port, seed
@@ -30,6 +32,7 @@ from common import ROOT, fresh_postgres, machine
 TOKEN = "bench-auth-token-0123456789"
 PUBLIC = "http://bench.invalid"
 TARGET_P99 = 0.050
+WORKERS = 2  # `reminders worker` processes beside the web processes, as docker-compose.yml runs
 
 
 async def step(ports: list[int], phones: list[str], rate: float, seconds: float, offset: int,
@@ -97,10 +100,18 @@ def start(side: str, url: str, ports: list[int]) -> list[subprocess.Popen[bytes]
     for port in ports:
         if side == "baseline":
             command = [sys.executable, str(ROOT / "bench" / "baseline_webhook_app.py"), url, TOKEN, PUBLIC, str(port)]
-        else:  # as deployed: scheduler on in every web process
-            command = [sys.executable, "-m", "reminders", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        else:  # as the runbook deploys it: web processes that replay their own spool only
+            command = [sys.executable, "-m", "reminders", "serve", "--host", "127.0.0.1", "--port", str(port),
+                       "--passes", "spool"]
         processes.append(subprocess.Popen(command, env=env, cwd=ROOT,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    if side != "baseline":
+        # ... and the workers triaging (and dispatching) meanwhile, at the lower CPU priority
+        # the runbook gives them (`nice -n 10 reminders worker`).
+        for _ in range(WORKERS):
+            processes.append(subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "reminders", "worker"],
+                                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL))
     for port in ports:
         deadline = time.monotonic() + 90
         while True:
@@ -110,9 +121,36 @@ def start(side: str, url: str, ports: list[int]) -> list[subprocess.Popen[bytes]
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
+                for process in processes:  # none left behind
+                    process.terminate()
                 raise SystemExit(f"{side} did not start on port {port}")
             time.sleep(0.2)
     return processes
+
+
+def untriaged_count(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM message WHERE direction = 'inbound' AND status = 'received'")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def workers_beating(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM scheduler_heartbeat WHERE role = 'worker'")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def untriaged(side: str, url: str) -> str:
+    """How far the workers' triage is behind the webhook at the end of a step."""
+    return "" if side == "baseline" else f"  untriaged {untriaged_count(url)}"
 
 
 def measure(side: str, processes: int, rates: list[float], seconds: float, patients: int) -> float:
@@ -123,6 +161,10 @@ def measure(side: str, processes: int, rates: list[float], seconds: float, patie
         ports = [free_port() for _ in range(processes)]
         procs = start(side, url, ports)
         try:
+            if side != "baseline":  # the deployment running: both workers' schedulers beating
+                began = time.monotonic()
+                while workers_beating(url) < WORKERS and time.monotonic() - began < 90:
+                    time.sleep(0.5)
             offset = 0
             asyncio.run(step(ports, phones, 50, 5, offset))  # warm-up: connections, caches
             offset += 250
@@ -133,11 +175,17 @@ def measure(side: str, processes: int, rates: list[float], seconds: float, patie
                 ok = p(ordered, 0.99) < TARGET_P99 and errors == 0
                 print(f"  {side:9s} {rate:5.0f}/s  p50 {p(ordered, .5) * 1000:7.1f} ms  "
                       f"p99 {p(ordered, .99) * 1000:8.1f} ms  max {ordered[-1] * 1000:8.1f} ms  "
-                      f"errors {errors}  {'held' if ok else 'MISSED'}", flush=True)
+                      f"errors {errors}  {'held' if ok else 'MISSED'}{untriaged(side, url)}", flush=True)
                 if not ok:
                     break
                 held = rate
                 time.sleep(2)  # let the triage pass drain between steps
+            if side != "baseline":
+                began = time.monotonic()
+                while (left := untriaged_count(url)) and time.monotonic() - began < 600:
+                    time.sleep(1)
+                print(f"  {side:9s} replies left untriaged {left}, {time.monotonic() - began:.0f} s after "
+                      f"the last step", flush=True)
         finally:
             for process in procs:
                 process.terminate()

@@ -449,6 +449,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Seed a demo clinic and print a staff login.")] = False,
     scheduler: Annotated[bool, typer.Option(help="Run the periodic passes in this process too.")] = True,
+    passes: Annotated[str, typer.Option(
+        help="Which periodic passes this process runs: 'all' (one-process installs), or 'spool' "
+             "(its heartbeat and the replay of its own spool only; triage, dispatch, follow-up and "
+             "reconciliation are left to `reminders worker` processes).")] = "all",
 ) -> None:
     """The web app (API, Twilio webhooks, staff pages) and the scheduler, in one process."""
     import uvicorn
@@ -459,6 +463,8 @@ def serve(
     from reminders.web import create_app
 
     logs.configure()
+    if passes not in ("all", "spool"):
+        fail("--passes: must be all or spool")
     config = settings()
     if demo:
         config = demo_key(config)
@@ -475,7 +481,8 @@ def serve(
             if config.gateway == "local":
                 typer.echo(f"phone simulator: http://{host}:{port}/simulator")
         gateway = gateway_from_settings(config)
-        background = jobs.start_background(jobs.jobs(engine, gateway, config)) if scheduler else None
+        found = jobs.jobs(engine, gateway, config) if passes == "all" else jobs.spool_jobs(engine, config)
+        background = jobs.start_background(found) if scheduler else None
         warm_up()
         try:
             # uvicorn's loggers go through our redacting handler (log_config); no access

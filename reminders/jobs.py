@@ -66,6 +66,18 @@ def jobs(engine: sa.Engine, gateway: SmsGateway, settings: Settings, *,
     return found
 
 
+def spool_jobs(engine: sa.Engine, settings: Settings) -> list[Job]:
+    """What a web process must run itself when workers run the other passes (`serve
+    --passes spool`): its heartbeat and the replay of the spool on its own disk."""
+    def heartbeat_pass(now: datetime) -> Any:
+        with session_scope(engine) as session:
+            heartbeat.beat(session, "serve", now)
+        return {}
+
+    return [Job("heartbeat", heartbeat.INTERVAL_SECONDS, heartbeat_pass),
+            Job("spool", 30, lambda now: recovery.replay_spool(engine, settings.spool_dir))]
+
+
 def register(scheduler: BaseScheduler, found: list[Job]) -> None:
     for job in found:
         scheduler.add_job(

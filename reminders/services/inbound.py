@@ -27,7 +27,7 @@ from reminders.danger import YES, DangerAnswer
 from reminders.keywords import Keyword, parse_keyword
 from reminders.languages import LANGUAGES
 from reminders.db import session_scope
-from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem
+from reminders.models import CheckIn, Clinic, Message, Patient, QueueItem, priority_of
 from reminders.services import audit, danger
 from reminders.services.enroll import greeting_values
 from reminders.services.queue import open_or_join
@@ -108,6 +108,102 @@ def ingest(session: Session, sms: Incoming, *, now: datetime, answer_mode: Answe
     return Outcome(message_id, answer if answer_mode == "twiml" else None)
 
 
+# -- the common reply on PostgreSQL, in two statements --------------------------------------
+#
+# Most replies come from a known patient, are no keyword and answer no danger-sign
+# question: for those `ingest` comes down to one read and two inserts. `ingest_common`
+# does exactly that in two statements on one autocommit connection (the webhook's, see
+# db.create_webhook_engine): the read, then both inserts in one statement (a CTE), which
+# is atomic by itself. Anything else (unknown sender, keyword, a question that may be
+# open, a second delivery) returns None or the duplicate's answer, and the caller runs
+# `ingest`, which decides exactly as before.
+
+_SENDER_SQL = """
+SELECT p.id, p.clinic_id, p.status, p.language, p.shared_phone, p.display_name, c.name, c.phone,
+       EXISTS (SELECT 1 FROM queue_item q WHERE q.patient_id = p.id AND q.danger_message_id IS NOT NULL
+               AND q.danger_answer IS NULL AND q.status IN ('open', 'claimed')) AS maybe_question
+FROM patient p JOIN clinic c ON c.id = p.clinic_id
+WHERE p.phone = %(phone)s
+ORDER BY CASE p.status WHEN 'active' THEN 0 WHEN 'paused' THEN 1 WHEN 'opted_out' THEN 2
+         WHEN 'completed' THEN 3 WHEN 'withdrawn' THEN 4 END, p.enrolled_at DESC
+LIMIT 1
+"""
+_STORE_WITH_ANSWER_SQL = """
+WITH reply AS (
+    INSERT INTO message (patient_id, clinic_id, direction, kind, phone, body, provider_sid, status,
+                         created_at, attempts, priority)
+    VALUES (%(patient_id)s, %(clinic_id)s, 'inbound', 'reply', %(phone)s, %(body)s, %(sid)s, 'received',
+            %(now)s, 0, %(reply_priority)s)
+    ON CONFLICT (provider_sid) DO NOTHING
+    RETURNING id)
+INSERT INTO message (patient_id, clinic_id, in_reply_to, direction, kind, phone, body, status,
+                     created_at, attempts, priority)
+SELECT %(patient_id)s, %(clinic_id)s, reply.id, 'outbound', 'answer', %(phone)s, %(answer)s, 'twiml',
+       %(now)s, 0, %(answer_priority)s
+FROM reply
+RETURNING in_reply_to
+"""
+_STORE_SQL = """
+INSERT INTO message (patient_id, clinic_id, direction, kind, phone, body, provider_sid, status,
+                     created_at, attempts, priority)
+VALUES (%(patient_id)s, %(clinic_id)s, 'inbound', 'reply', %(phone)s, %(body)s, %(sid)s, 'received',
+        %(now)s, 0, %(reply_priority)s)
+ON CONFLICT (provider_sid) DO NOTHING
+RETURNING id
+"""
+_DUPLICATE_SQL = """
+SELECT r.id, (SELECT a.body FROM message a WHERE a.in_reply_to = r.id AND a.status = 'twiml'
+              ORDER BY a.id LIMIT 1)
+FROM message r WHERE r.provider_sid = %(sid)s
+"""
+
+
+@dataclass(frozen=True)
+class _PatientView:
+    """What `answer_for` and the templates read of a patient (duck-typed Patient)."""
+
+    id: int
+    clinic_id: int
+    status: str
+    language: str
+    shared_phone: bool
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class _ClinicView:
+    id: int
+    name: str
+    phone: str | None
+
+
+def ingest_common(connection: sa.Connection, sms: Incoming, *, now: datetime) -> Outcome | None:
+    """`ingest(..., answer_mode="twiml")` for the common reply, on an autocommit PostgreSQL
+    connection; None when this reply needs `ingest` (nothing was written then)."""
+    if _keyword(sms) is not None:
+        return None  # STOP, START, HELP, a language: ingest locks the patient and audits
+    row = connection.exec_driver_sql(_SENDER_SQL, {"phone": sms.from_}).first()
+    if row is None:
+        return None  # an unknown sender: ingest opens an admin item
+    patient = _PatientView(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+    if row[8] and patient.status == "active":
+        return None  # a danger-sign question may be open: ingest reads the answer to it
+    clinic = _ClinicView(row[1], row[6], row[7])
+    answer = answer_for(sms.body, patient, clinic)  # type: ignore[arg-type]
+    values = {"patient_id": patient.id, "clinic_id": clinic.id, "phone": sms.from_, "body": sms.body,
+              "sid": sms.sid, "now": now, "answer": answer, "reply_priority": priority_of("reply"),
+              "answer_priority": priority_of("answer")}
+    stored = connection.exec_driver_sql(_STORE_WITH_ANSWER_SQL if answer is not None else _STORE_SQL,
+                                        values).first()
+    if stored is None:  # this SID is stored already: Twilio's retry gets the same answer
+        found = connection.exec_driver_sql(_DUPLICATE_SQL, {"sid": sms.sid}).first()
+        if found is None:
+            return None  # cannot happen (the conflict was on this SID); ingest will say
+        return Outcome(found[0], found[1], duplicate=True)
+    log.info("inbound message=%s patient=%s", stored[0], patient.id)
+    return Outcome(stored[0], answer)
+
+
 ANSWER_KEYS = {"urgent": "urgent_ack", "flag": "flag_ack", "ok": "thanks_ok", "admin": "help"}
 
 
@@ -146,8 +242,9 @@ def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            asked = _may_have_open_question(session, {m.patient_id for m in rows if m.patient_id is not None})
             for message in rows:
-                if _process_one(session, message):
+                if _process_one(session, message, maybe_question=message.patient_id in asked):
                     processed += 1
                 else:
                     failed.append(message.id)
@@ -159,7 +256,22 @@ def process_received(engine: sa.Engine, *, batch: int = 50) -> dict[str, int]:
 MAX_PROCESS_ATTEMPTS = 3
 
 
-def _process_one(session: Session, message: Message) -> bool:
+def _may_have_open_question(session: Session, patient_ids: set[int]) -> set[int]:
+    """The patients of a batch who have an unanswered danger-sign question at all: one
+    query for the batch, so `danger.take_answer` (a query per reply) runs only for them.
+    A question asked while this batch is processed is still pending, so not yet open."""
+    if not patient_ids:
+        return set()
+    return set(session.exec(
+        select(QueueItem.patient_id).where(
+            QueueItem.patient_id.in_(patient_ids),  # type: ignore[union-attr]
+            QueueItem.danger_message_id.is_not(None),  # type: ignore[union-attr]
+            QueueItem.danger_answer.is_(None),  # type: ignore[union-attr]
+            QueueItem.status.in_(("open", "claimed")))  # type: ignore[attr-defined]
+    ).all())
+
+
+def _process_one(session: Session, message: Message, *, maybe_question: bool = True) -> bool:
     """Process one reply in its own savepoint: one bad reply never blocks the others.
 
     A failure is logged by id, counted in `attempts`; after MAX_PROCESS_ATTEMPTS the reply
@@ -169,7 +281,7 @@ def _process_one(session: Session, message: Message) -> bool:
     message_id, attempts = message.id, message.attempts or 0
     try:
         with session.begin_nested():
-            _process(session, message)
+            _process(session, message, maybe_question=maybe_question)
         return True
     except sa.exc.OperationalError:
         raise
@@ -202,8 +314,12 @@ def _surface_unprocessable(session: Session, message_id: int) -> None:
         log.error("no queue item for unprocessable message=%s error=%s", message_id, type(exc).__name__)
 
 
-def _process(session: Session, message: Message) -> None:
-    patient = session.get(Patient, message.patient_id, with_for_update=True)
+def _process(session: Session, message: Message, *, maybe_question: bool = True) -> None:
+    # FOR NO KEY UPDATE (PostgreSQL): serialises passes, STOP and dispatch claims on this
+    # patient as FOR UPDATE did, but not the webhook's INSERT of the patient's next reply,
+    # whose foreign-key check only takes FOR KEY SHARE. With FOR UPDATE that INSERT waited
+    # for the whole batch to commit (a worker at low CPU priority held it for long).
+    patient = session.get(Patient, message.patient_id, with_for_update={"key_share": True})
     clinic = session.get(Clinic, patient.clinic_id)
     when = message.created_at  # the time the reply arrived, not the time of this pass
     message.status = "processed"
@@ -211,7 +327,7 @@ def _process(session: Session, message: Message) -> None:
     if patient.last_inbound_at is None or patient.last_inbound_at < when:
         patient.last_inbound_at = when
         session.add(patient)
-    answered = danger.take_answer(session, message, patient, when)
+    answered = danger.take_answer(session, message, patient, when) if maybe_question else None
     if answered is not None:  # the answer to the danger-sign question (services/danger.py)
         _alert_if_urgent(session, clinic, answered, when)
         return

@@ -128,6 +128,8 @@ def create_app(settings: Settings, *, engine: sa.Engine | None = None, gateway: 
     app.include_router(twilio_routes.router)
     pages_common.install(app)
     app.include_router(pages.router)
+    # Twilio's webhooks straight to their handlers (same checks, answers and headers).
+    app.add_middleware(twilio_routes.WebhookShortcut)
     if settings.trusted_proxy_list:
         # X-Forwarded-For / -Proto are believed only from these peers (the reverse proxy);
         # from anyone else they are ignored and the peer's address is the client's.

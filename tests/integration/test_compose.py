@@ -58,3 +58,14 @@ def test_workers_have_a_healthcheck_that_is_a_real_cli_command():
     sub = cli.commands[test[2]]
     options = {opt for param in sub.params for opt in getattr(param, "opts", [])}
     assert all(word in options for word in test[3:] if word.startswith("--"))
+
+
+def test_the_web_app_leaves_the_passes_to_workers_that_yield_the_cpu():
+    """As the runbook and bench/bench_capacity.py: the web process replays only its own
+    spool; the two workers triage, dispatch and follow up, with less CPU weight."""
+    services = compose()["services"]
+    command = services["web"]["command"]
+    assert command[command.index("--passes") + 1] == "spool"
+    assert "--no-scheduler" not in command  # its spool must still be replayed
+    assert services["worker"]["command"][:2] == ["reminders", "worker"]
+    assert services["worker"]["cpu_shares"] < services["web"].get("cpu_shares", 1024)
