@@ -3,10 +3,11 @@ processes on one PostgreSQL database, 2,000 patients, the whole 8-week plan.
 
 The design, and where the concurrency is:
 
-- Four long-running processes, as in production: web0 and web1 (`reminders serve`, each
-  with its scheduler on) and worker0 and worker1 (`reminders worker`). All four run their
-  periodic passes on the real clock: replies triaged every 2 s, the outbox and due
-  check-ins every 30 s, follow-up every 60 s. The twilio gateway in each is the real
+- Four long-running processes, as the runbook deploys them: web0 and web1 (`reminders
+  serve --passes spool`: the webhooks, the API and the replay of their own spool) and
+  worker0 and worker1 (`reminders worker`), which run the periodic passes on the real
+  clock: replies triaged every 2 s, the outbox and due check-ins every 30 s, follow-up
+  every 60 s. The twilio gateway in each is the real
   twilio client, pointed at the fake Twilio server running in a process of its own.
 - 2,000 patients are enrolled through the API (POST /api/token, POST /api/patients),
   alternating between web0 and web1, eight requests in flight at a time. Their plan
@@ -16,11 +17,11 @@ The design, and where the concurrency is:
   --now T` processes at once, racing each other for the same due check-ins and for the
   same outbox rows (a check-in written as of T is held until T, so only passes as of T
   send it). The replies make messages due on the real clock too (on-call alerts, and the
-  danger-sign question in the clinic's daytime): the dispatch processes and the four
-  real-clock schedulers race for those, and each step waits until they are sent. While
+  danger-sign question in the clinic's daytime): the dispatch processes and the two
+  workers' real-clock passes race for those, and each step waits until they are sent. While
   those two dispatch processes run, the step's replies are posted, each one to BOTH web
   processes at once with the same MessageSid (what Twilio does when it retries), so the
-  two webhooks race to store it and the four schedulers race to triage it. Claims and
+  two webhooks race to store it and the two workers race to triage it. Claims and
   leases are the database's business: a pass as of a simulated T and a pass on the real
   clock must never take the same row twice, nor mistake a live send for a dead one.
 - Fewer steps than check-in days keeps the run in minutes on 2 cores, not the
@@ -111,7 +112,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
             webs = []
             for i in range(2):
                 port = free_port()
-                procs.start(f"web{i}", ["serve", "--host", "127.0.0.1", "--port", str(port)])
+                procs.start(f"web{i}", ["serve", "--host", "127.0.0.1", "--port", str(port), "--passes", "spool"])
                 webs.append(f"http://127.0.0.1:{port}")
             for i in range(2):
                 procs.start(f"worker{i}", ["worker"])
