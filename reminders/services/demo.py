@@ -121,10 +121,12 @@ class _Simulation:
         for day in (today - timedelta(days=DAYS - n) for n in range(DAYS + 1)):
             for step in STEPS:
                 at = datetime.combine(day, step, self.zone)
+                if step == STEPS[0] and day in starts:
+                    # Today's patient is enrolled even when the demo starts before the
+                    # first step of the day (after midnight at the clinic): all 36 are in.
+                    self._enroll(starts[day], day, min(at, self.end))
                 if at > self.end:
                     break
-                if step == STEPS[0] and day in starts:
-                    self._enroll(starts[day], day, at)
                 self._step(at)
         self._urgent_unclaimed()
         self._step(self.end)

@@ -49,3 +49,13 @@ def test_the_demo_clinic_is_alive_and_a_second_run_keeps_it(engine):
     with session_scope(engine) as session:
         assert len(session.exec(select(Patient.id)).all()) == len(patients)
     assert again.password != login.password
+
+
+def test_a_demo_started_after_midnight_at_the_clinic_enrolls_every_patient(engine):
+    """Seeded at 00:30 in Nairobi, before the day's first step: today's patient was left out
+    (35 of 36, and the dashboard said so) until the enrollment came before the day's cut-off."""
+    from reminders.services.demo import PATIENTS
+
+    seed_demo(engine, now=datetime(2026, 12, 1, 21, 30, tzinfo=timezone.utc))  # 00:30 in Nairobi
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Patient)).all()) == PATIENTS
