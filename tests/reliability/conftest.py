@@ -25,7 +25,9 @@ STATUS_URL = "https://reminders.example.org/twilio/status"
 @pytest.fixture
 def settings(settings):  # type: ignore[no-untyped-def]
     # A short webhook budget keeps the hang tests quick; the behaviour is the same at 5 s.
-    return settings.model_copy(update={"webhook_budget_seconds": 2.0})
+    # (2 s was once spent by an ordinary duplicate's store in a full CI run on this shared
+    # machine, cause not found: a test of hostile input must not fail on that.)
+    return settings.model_copy(update={"webhook_budget_seconds": 3.0})
 
 
 @pytest.fixture
