@@ -64,14 +64,15 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
             passed_over = still_due(session, now, passed_over)
     for patient_id in sorted(passed_over):
         remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            counts["busy"] += 1
+            continue
         try:
-            if remaining <= 0:
-                raise TimeoutError
-            with session_scope(engine) as session:
-                claimed, superseded = claim_newest_due_waiting(session, now, patient_id, remaining)
+            with session_scope(engine, timeout=remaining) as session:
+                claimed, superseded = claim_newest_due_waiting(session, now, patient_id)
                 _queue(session, protocol, claimed, now)
-        except (TimeoutError, sa.exc.OperationalError) as exc:
-            if isinstance(exc, sa.exc.OperationalError) and not _lock_timed_out(exc):
+        except sa.exc.OperationalError as exc:
+            if not _waited_too_long(exc):
                 raise  # the database is down, not busy: the pass fails as before
             counts["busy"] += 1
             continue
@@ -85,9 +86,10 @@ def queue_due_checkins(engine: sa.Engine, *, now: datetime, batch: int = 500,
     return counts
 
 
-def _lock_timed_out(exc: sa.exc.OperationalError) -> bool:
-    """PostgreSQL's lock_not_available (55P03): our lock_timeout ran out."""
-    return getattr(exc.orig, "sqlstate", None) == "55P03"
+def _waited_too_long(exc: sa.exc.OperationalError) -> bool:
+    """The wait session_scope's timeout bounds ran out on PostgreSQL: statement_timeout
+    (57014, first when both are equal) or lock_timeout (55P03)."""
+    return getattr(exc.orig, "sqlstate", None) in ("57014", "55P03")
 
 
 def _queue(session: Session, protocol: protocols.Protocol, claimed: list[ClaimedCheckin], now: datetime) -> None:

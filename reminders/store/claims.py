@@ -115,20 +115,16 @@ def still_due(session: Session, now: datetime, patient_ids: Collection[int]) -> 
     return found
 
 
-def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int,
-                             lock_timeout: float) -> tuple[list[ClaimedCheckin], int]:
-    """`claim_newest_due` for one patient another process held locked: wait up to
-    `lock_timeout` seconds for its lock instead of skipping it. A triage pass or a webhook
-    holds a patient only briefly; skipping them at the end of a pass would leave their due
-    check-in to be superseded by the next one (a missed check-in, not a late one).
+def claim_newest_due_waiting(session: Session, now: datetime, patient_id: int) -> tuple[list[ClaimedCheckin], int]:
+    """`claim_newest_due` for one patient another process held locked: wait for its lock
+    instead of skipping it (bound the wait with `session_scope(engine, timeout=...)`). A
+    triage pass or a webhook holds a patient only briefly; skipping them at the end of a
+    pass would leave their due check-in to be superseded by the next one (a missed
+    check-in, not a late one).
 
     One patient per transaction: waiting while holding other patients' locks could
-    deadlock with a triage batch that locks patients in another order. Raises
-    sqlalchemy's OperationalError when the wait runs out (PostgreSQL's lock_timeout).
+    deadlock with a triage batch that locks patients in another order.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # SET LOCAL takes no bind parameters; an int of milliseconds is safe to inline.
-        session.execute(sa.text(f"SET LOCAL lock_timeout = {max(1, int(lock_timeout * 1000))}"))
     locked = session.execute(
         sa.select(Patient.id)
         .where(Patient.id == patient_id, *_can_be_sent(now))

@@ -38,7 +38,7 @@ def test_a_reply_is_stored_while_its_patient_is_claimed(database_url, claim):
         if claim == "batch":
             claimed, _skipped, _busy = claim_newest_due(session, NOW, 10)
         else:
-            claimed, _skipped = claim_newest_due_waiting(session, NOW, ids[0], lock_timeout=5)
+            claimed, _skipped = claim_newest_due_waiting(session, NOW, ids[0])
         assert claimed
         # The claim's transaction is open: its patients and check-ins are locked.
         store_reply(engine, claimed[0].patient_id, "SM" + "a" * 32)  # raised LockNotAvailable before
