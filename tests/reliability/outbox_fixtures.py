@@ -10,44 +10,19 @@ import sys
 import time
 from pathlib import Path
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from reminders.db import session_scope
-from reminders.models import Clinic, Message, Patient
-from reminders.schemas import PatientCreate
-from reminders.services.clinics import add_clinic
-from reminders.services.enroll import enroll
+from reminders.models import Message, Patient
 from reminders.store.claims import db_now
-from tests.helpers import subprocess_env
+# The same clinic, patients and subprocess environment as the service and integration tests.
+from tests.integration.conftest import reminders_env  # noqa: F401 (fixture)
+from tests.services.conftest import ENROLLED, clinic, make_patient  # noqa: F401 (fixtures)
 
-ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)  # 10:00 in Nairobi
-START = date(2026, 12, 1)
 DUE = datetime(2026, 12, 4, 6, 5, tzinfo=timezone.utc)  # day 3, 09:05 in Nairobi
-
-
-@pytest.fixture
-def clinic(engine) -> Clinic:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
-        return add_clinic(session, code="KIB", name="Kibera Clinic", timezone="Africa/Nairobi",
-                          country="KE", phone="+254700000001", oncall_phone="+254700000002",
-                          backup_phone="+254700000003")
-
-
-@pytest.fixture
-def make_patient(engine, clinic) -> Callable[..., Patient]:  # type: ignore[no-untyped-def]
-    counter = iter(range(100, 1000))
-
-    def make(*, enrolled: datetime = ENROLLED, art_start: date = START) -> Patient:
-        values = {"clinic": "KIB", "phone": f"+254712345{next(counter)}", "language": "en",
-                  "art_start_date": art_start, "consent": True}
-        with session_scope(engine) as session:
-            return enroll(session, PatientCreate(**values), now=enrolled)
-
-    return make
 
 
 def outbound(engine, **where) -> list[Message]:  # type: ignore[no-untyped-def]
@@ -109,16 +84,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # The source tree the `reminders` subprocesses run (default: this one). Pointing it at an
 # older tree (an export of main) shows what these attacks did before the fix.
 CODE_UNDER_TEST = Path(os.environ.get("REMINDERS_CODE_UNDER_TEST") or ROOT)
-
-
-@pytest.fixture
-def reminders_env(fake_twilio, tmp_path) -> Callable[..., dict[str, str]]:  # type: ignore[no-untyped-def]
-    """Environment for a `reminders` subprocess: the real twilio client, the fake server."""
-
-    def env(database_url: str, **extra: str) -> dict[str, str]:
-        return subprocess_env(fake_twilio, tmp_path / "spool", database_url, **extra)
-
-    return env
 
 
 def start_reminders(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

@@ -17,14 +17,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
 
 from reminders.db import session_scope
 from reminders.models import Message
 from reminders.services import dispatch
 from reminders.store.claims import db_now
 from tests.reliability.outbox_fixtures import (  # noqa: F401 (fixtures)
-    DUE, clinic, make_patient, reminders_env, row_is_locked, start_reminders, wait_for,
+    DUE, clinic, make_patient, outbound, reminders_env, row_is_locked, start_reminders, wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -43,10 +42,16 @@ def assert_each_sent_exactly_once(engine, fake, phones: list[str]) -> None:  # t
     print(f"sent={len(fake.sent)} duplicated={duplicated} lost={lost}")
     assert (duplicated, lost) == (0, 0)
     assert set(per_phone) == set(phones)
-    with session_scope(engine) as session:
-        messages = session.exec(select(Message).where(Message.direction == "outbound")).all()
+    messages = outbound(engine)
     assert {m.status for m in messages} == {"queued"}  # every one recorded
     assert sorted(m.provider_sid for m in messages) == sorted(m.sid for m in fake.sent)
+
+
+def leases_over(engine) -> bool:  # type: ignore[no-untyped-def]
+    """Every lease has run out, by the database's clock."""
+    with session_scope(engine) as session:
+        latest = session.execute(sa.select(sa.func.max(Message.lease_until))).scalar_one()
+        return latest is None or latest < db_now(session)
 
 
 def test_a_pass_slower_than_its_lease_beside_a_worker_an_hour_ahead_sends_each_once(
@@ -80,12 +85,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     # The fake finishes the requests the dead worker left in flight.
     assert wait_for(lambda: all(r.status is not None for r in fake_twilio.create_requests))
 
-    def leases_over() -> bool:
-        with session_scope(engine) as session:
-            latest = session.execute(sa.select(sa.func.max(Message.lease_until))).scalar_one()
-            return latest is None or latest < db_now(session)
-
-    assert wait_for(leases_over, timeout=30)
+    assert wait_for(lambda: leases_over(engine), timeout=30)
     fake_twilio.reset_injections()
     summary = finish(start_reminders(["dispatch", "--now", DUE.isoformat()], env))
     assert_each_sent_exactly_once(engine, fake_twilio, phones)
@@ -121,21 +121,12 @@ def test_a_worker_killed_between_its_sends_and_their_record_sends_nothing_twice(
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
         blocker.rollback()
-    ids = [m.id for m in outbound_messages(engine)]
+    ids = [m.id for m in outbound(engine)]
     assert wait_for(lambda: not any(row_is_locked(database_url, i) for i in ids), timeout=30)
 
-    def leases_over() -> bool:
-        with session_scope(engine) as session:
-            latest = session.execute(sa.select(sa.func.max(Message.lease_until))).scalar_one()
-            return latest is None or latest < db_now(session)
-
-    assert wait_for(leases_over, timeout=30)
+    assert wait_for(lambda: leases_over(engine), timeout=30)
     summary = finish(start_reminders(["dispatch", "--now", DUE.isoformat()], env))
     assert_each_sent_exactly_once(engine, fake_twilio, phones)
     assert len(fake_twilio.create_requests) == 16  # nothing sent a second time
     assert summary["recovered"] >= 8 and summary["requeued"] == 0
 
-
-def outbound_messages(engine) -> list[Message]:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
-        return list(session.exec(select(Message).where(Message.direction == "outbound")).all())

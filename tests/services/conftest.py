@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -11,6 +11,9 @@ from reminders.schemas import PatientCreate
 from reminders.services.clinics import add_clinic
 from reminders.services.enroll import enroll
 from tests.recording_gateway import RecordingGateway
+
+
+ENROLLED = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)  # 10:00 in Nairobi
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def clinic(engine) -> Clinic:  # type: ignore[no-untyped-def]
 def make_patient(engine, clinic) -> Callable[..., Patient]:  # type: ignore[no-untyped-def]
     counter = iter(range(100, 1000))
 
-    def make(*, enrolled: datetime, art_start: date | None = None, **fields) -> Patient:  # type: ignore[no-untyped-def]
+    def make(*, enrolled: datetime = ENROLLED, art_start: date | None = None, **fields) -> Patient:  # type: ignore[no-untyped-def]
         values = {"clinic": "KIB", "phone": f"+254712345{next(counter)}", "language": "en",
                   "art_start_date": art_start or enrolled.date(), "consent": True}
         values.update(fields)
