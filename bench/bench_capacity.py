@@ -128,24 +128,22 @@ def start(side: str, url: str, ports: list[int]) -> list[subprocess.Popen[bytes]
     return processes
 
 
-def untriaged_count(url: str) -> int:
+def count(url: str, query: str) -> int:
+    """One count from the side's database, on a connection of its own."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.execute(sa.text(
-                "SELECT count(*) FROM message WHERE direction = 'inbound' AND status = 'received'")).scalar_one()
+            return connection.execute(sa.text(query)).scalar_one()
     finally:
         engine.dispose()
+
+
+def untriaged_count(url: str) -> int:
+    return count(url, "SELECT count(*) FROM message WHERE direction = 'inbound' AND status = 'received'")
 
 
 def workers_beating(url: str) -> int:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(sa.text(
-                "SELECT count(*) FROM scheduler_heartbeat WHERE role = 'worker'")).scalar_one()
-    finally:
-        engine.dispose()
+    return count(url, "SELECT count(*) FROM scheduler_heartbeat WHERE role = 'worker'")
 
 
 def untriaged(side: str, url: str) -> str:

@@ -15,7 +15,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,35 +22,8 @@ import sqlalchemy as sa
 from common import fresh_postgres, machine
 from reminders.db import create_db_engine, session_scope
 from reminders.migrations import upgrade
-from reminders.models import CheckIn, Clinic, Patient
 from reminders.store.claims import claim_newest_due, due_candidates
-
-NOW = datetime(2026, 12, 20, 12, 0, tzinfo=timezone.utc)
-START = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
-
-
-def populate(engine: sa.Engine, patients: int) -> None:
-    """Two overdue check-ins and one to come per patient, at times that differ between patients."""
-    with engine.begin() as connection:
-        clinic_id = connection.execute(sa.insert(Clinic).values(
-            code="KIB", name="Kibera Clinic", timezone="Africa/Nairobi", country="KE",
-            phone="+254700000001", created_at=START).returning(Clinic.id)).scalar_one()
-        for first in range(0, patients, 20_000):
-            connection.execute(sa.insert(Patient), [{
-                "clinic_id": clinic_id, "phone": f"+2547{i:08d}", "language": "en",
-                "art_start_date": date(2026, 12, 1), "preferred_hour": 9, "consent": True,
-                "recent_oi": False, "shared_phone": False, "high_risk": False,
-                "protocol": "default", "status": "active", "enrolled_at": START,
-                "enrollment_lag_days": 0} for i in range(first, min(patients, first + 20_000))])
-        ids = connection.execute(sa.select(Patient.id)).scalars().all()
-        rows = [{"patient_id": pid, "day": day, "catch_up": False, "status": "planned", "attempts": 0,
-                 "due_at": START + timedelta(days=day, minutes=n % 600)}
-                for n, pid in enumerate(ids) for day in (3, 7, 30)]
-        for first in range(0, len(rows), 50_000):
-            connection.execute(sa.insert(CheckIn), rows[first:first + 50_000])
-    with engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
-        connection.commit()
+from tests.reliability.test_claims_scale import NOW, populate
 
 
 def measure(engine: sa.Engine, repeat: int) -> tuple[float, float]:

@@ -21,19 +21,21 @@ PATIENTS = 100_000
 NOW = datetime(2026, 12, 20, 12, 0, tzinfo=timezone.utc)
 
 
-def populate(engine: sa.Engine) -> None:
+def populate(engine: sa.Engine, patients: int = PATIENTS) -> None:
+    """Two overdue check-ins and one to come per patient, at times that differ between
+    patients (also used by bench/bench_claim.py)."""
     start = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
     with engine.begin() as connection:
         clinic_id = connection.execute(sa.insert(Clinic).values(
             code="KIB", name="Kibera Clinic", timezone="Africa/Nairobi", country="KE",
             created_at=start).returning(Clinic.id)).scalar_one()
-        for first in range(0, PATIENTS, 20_000):
+        for first in range(0, patients, 20_000):
             connection.execute(sa.insert(Patient), [{
                 "clinic_id": clinic_id, "phone": f"+2547{i:08d}", "language": "en",
                 "art_start_date": date(2026, 12, 1), "preferred_hour": 9, "consent": True,
                 "recent_oi": False, "shared_phone": False, "high_risk": False,
                 "protocol": "default", "status": "active", "enrolled_at": start,
-                "enrollment_lag_days": 0} for i in range(first, first + 20_000)])
+                "enrollment_lag_days": 0} for i in range(first, min(patients, first + 20_000))])
         ids = connection.execute(sa.select(Patient.id)).scalars().all()
         rows = []
         for n, patient_id in enumerate(ids):
