@@ -80,16 +80,21 @@ class _Probe:
     engine: sa.Engine
     now: datetime
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    thread: threading.Thread | None = None
 
     def run(self) -> None:
-        database = database_check(self.engine)
-        self.results["database"] = database
-        self.results["scheduler"] = (scheduler_check(self.engine, self.now) if database["status"] == "ok"
-                                     else {"status": "unknown", "reason": "database unavailable"})
+        try:
+            database = database_check(self.engine)
+            self.results["database"] = database
+            self.results["scheduler"] = (scheduler_check(self.engine, self.now) if database["status"] == "ok"
+                                         else {"status": "unknown", "reason": "database unavailable"})
+        finally:
+            with _probes_lock:
+                _probes.pop(id(self.engine), None)
 
 
-_probes: dict[int, _Probe] = {}  # by engine: the probe still waiting on its database, if any
+# By engine: the probe still running for it, if any (a probe removes itself when done, and
+# keeps its engine alive meanwhile, so the id cannot be another engine's).
+_probes: dict[int, tuple[_Probe, threading.Thread]] = {}
 _probes_lock = threading.Lock()
 
 
@@ -99,14 +104,15 @@ def database_and_scheduler(engine: sa.Engine, now: datetime,
     the database does. While a probe is still stuck, later checks wait on that same probe
     instead of starting another: a frozen database leaves at most one thread waiting."""
     with _probes_lock:
-        probe = _probes.get(id(engine))
-        if probe is None or probe.engine is not engine or not probe.thread.is_alive():  # type: ignore[union-attr]
+        running = _probes.get(id(engine))
+        if running is None:
             probe = _Probe(engine, now)
-            probe.thread = threading.Thread(target=probe.run, name="health-probe", daemon=True)
-            _probes[id(engine)] = probe
-            probe.thread.start()
-    probe.thread.join(timeout)  # type: ignore[union-attr]
-    if probe.thread.is_alive() or "scheduler" not in probe.results:  # type: ignore[union-attr]
+            running = _probes[id(engine)] = (probe, threading.Thread(target=probe.run, name="health-probe",
+                                                                     daemon=True))
+            running[1].start()
+    probe, thread = running
+    thread.join(timeout)
+    if thread.is_alive() or "scheduler" not in probe.results:
         return ({"status": "down", "error": f"no answer within {timeout:g} s"},
                 {"status": "unknown", "reason": "database unavailable"})
     return probe.results["database"], probe.results["scheduler"]

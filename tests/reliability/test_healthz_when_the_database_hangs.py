@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from reminders.db import create_db_engine
-from reminders.services import health
 from reminders.web import create_app
 from tests.reliability.test_replies_never_lost_when_the_database_hangs import write_lock_held
 
@@ -79,8 +77,3 @@ def test_a_frozen_server_leaves_one_probe_waiting_however_often_healthz_is_asked
             assert probes_alive() <= 1
     frozen.dispose()
 
-
-@pytest.fixture(autouse=True)
-def _no_probe_left_between_tests():  # type: ignore[no-untyped-def]
-    yield
-    health._probes.clear()

@@ -81,12 +81,10 @@ EMAIL, PASSWORD = "nurse@example.org", "scale-out-Pa55word!"
 TEXTS = {"urgent": "I cannot breathe", "flag": "2", "ok": "1", "admin": "6"}
 PER_STEP = {"urgent": 12, "flag": 25, "ok": 38, "admin": 13, "stop": 12}  # 100 a step
 SYMPTOM = {"urgent": "breathing", "flag": "fever", "admin": "call_request"}
-SPOOLED_ANSWERS = [0]  # deliveries answered without the database (counted, printed)
 
 
 def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(postgres_url, tmp_path):
     started = time.monotonic()
-    SPOOLED_ANSWERS[0] = 0
     late: list[str] = []
     laps: dict[str, float] = {}
     mark = [started]
@@ -138,6 +136,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
             replies: dict[str, tuple[str, str]] = {}  # sid -> (phone, level)
             stops: list[tuple[set[str], int]] = []  # (phones, the fake's last seq before STOP)
             waits: Counter[str] = Counter()  # check-ins queued after waiting for a lock; left busy
+            answered_from_spool = 0
 
             for step, day in enumerate(STEPS):
                 now = instant(day)
@@ -146,9 +145,10 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                 before = open_items(engine, [patient_of[p] for p in group["ok"] + group["admin"]])
                 dispatchers = [procs.start(f"dispatch{step}.{j}", ["dispatch", "--now", now])
                                for j in range(2)]
-                sent_now = post_replies(http, webs, fake.auth_token,
-                                        [(phone, level) for level in TEXTS for phone in group[level]])
+                sent_now, spooled = post_replies(http, webs, fake.auth_token,
+                                                 [(phone, level) for level in TEXTS for phone in group[level]])
                 replies.update(sent_now)
+                answered_from_spool += spooled
                 for j, process in enumerate(dispatchers):
                     summary = procs.finish(f"dispatch{step}.{j}", process)
                     waits.update({key: summary[key] for key in ("waited", "busy")})
@@ -157,7 +157,8 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
                 check_replies(engine, sent_now, patient_of, before)
 
                 baseline = max((s.seq for s in fake.sent()), default=0)
-                post_replies(http, webs, fake.auth_token, [(phone, "stop") for phone in group["stop"]])
+                answered_from_spool += post_replies(
+                    http, webs, fake.auth_token, [(phone, "stop") for phone in group["stop"]])[1]
                 stops.append((set(group["stop"]), baseline))
                 drain(engine, procs)
 
@@ -182,7 +183,7 @@ def test_two_web_and_two_worker_processes_run_eight_weeks_for_2000_patients(post
         sent = fake.sent()
 
     figures = check_everything(engine, sent, replies, stops, patient_of)
-    figures.update(senders=senders, laps=laps, dispatch_waits=dict(waits), answered_from_spool=SPOOLED_ANSWERS[0], processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
+    figures.update(senders=senders, laps=laps, dispatch_waits=dict(waits), answered_from_spool=answered_from_spool, processes="2 serve + 2 worker (+ 2 dispatch and 1 followup per step)",
                    patients=len(patient_of), seconds=round(time.monotonic() - started))
     print("scale-out:", figures)
     engine.dispose()
@@ -213,8 +214,9 @@ def enroll_all(http: httpx.Client, webs: list[str], art_start: str) -> list[str]
 
 
 def post_replies(http: httpx.Client, webs: list[str], token: str,
-                 replies: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    """Each reply to BOTH web processes at once, same MessageSid; returns sid -> (phone, level)."""
+                 replies: list[tuple[str, str]]) -> tuple[dict[str, tuple[str, str]], int]:
+    """Each reply to BOTH web processes at once, same MessageSid; returns sid -> (phone,
+    level), and how many deliveries were answered without the database (spooled)."""
     by_sid = {"SM" + uuid.uuid4().hex: reply for reply in replies}
     posts = [(web, sid) for sid in by_sid for web in webs]
     random.Random(len(posts)).shuffle(posts)
@@ -253,8 +255,7 @@ def post_replies(http: httpx.Client, webs: list[str], token: str,
                                                  for text in texts)}
     assert not unexplained, f"{len(unexplained)} replies answered differently by the two deliveries, e.g. " \
         f"{[(by_sid[sid][1], texts) for sid, texts in list(unexplained.items())[:3]]}"
-    SPOOLED_ANSWERS[0] += len(differing)
-    return by_sid
+    return by_sid, len(differing)
 
 
 # -- waiting and checking ----------------------------------------------------------------------
