@@ -9,15 +9,21 @@ from reminders.cli import app
 
 
 @pytest.fixture
-def cli(settings, monkeypatch) -> Callable[..., object]:  # type: ignore[no-untyped-def]
-    """Run `reminders ...` in-process against the test database; returns the click Result."""
-    env = {
+def cli_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The REMINDERS_ settings of a `reminders` command on the test database (local gateway)."""
+    return {
         "REMINDERS_DATABASE_URL": settings.database_url,
         "REMINDERS_SECRET_KEY": settings.secret_key,
         "REMINDERS_SMS_GATEWAY": "local",
         "REMINDERS_SPOOL_DIR": str(settings.spool_dir),
         "REMINDERS_PUBLIC_URL": settings.public_url,
     }
+
+
+@pytest.fixture
+def cli(cli_env, monkeypatch) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+    """Run `reminders ...` in-process against the test database; returns the click Result."""
+    env = cli_env
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
                  "TWILIO_MESSAGING_SERVICE_SID"):
         monkeypatch.delenv(name, raising=False)

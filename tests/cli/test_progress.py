@@ -39,11 +39,8 @@ def test_progress_is_silent_when_not_a_terminal():
     assert progress.counts == {"check-ins queued": 500, "sent": 12}
 
 
-def run_dispatch(settings, now: str, *, terminal: bool) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))}
-    env.update({"REMINDERS_DATABASE_URL": settings.database_url, "REMINDERS_SECRET_KEY": settings.secret_key,
-                "REMINDERS_SMS_GATEWAY": "local", "REMINDERS_SPOOL_DIR": str(settings.spool_dir),
-                "REMINDERS_PUBLIC_URL": settings.public_url})
+def run_dispatch(cli_env: dict[str, str], now: str, *, terminal: bool) -> tuple[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMINDERS_", "TWILIO_"))} | cli_env
     command = [sys.executable, "-m", "reminders", "dispatch", "--now", now]
     if not terminal:
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -67,16 +64,16 @@ def run_dispatch(settings, now: str, *, terminal: bool) -> tuple[str, str]:  # t
     return out, seen.decode()
 
 
-def test_dispatch_shows_its_progress_on_a_terminal_only(cli, kibera, settings):
+def test_dispatch_shows_its_progress_on_a_terminal_only(cli, kibera, cli_env):
     start = datetime.now(ZoneInfo("Africa/Nairobi")).date()  # the plan starts today: every check-in ahead
     for i in range(3):
         assert cli("enroll", "--clinic", "KIB", "--phone", f"07123456{i:02d}", "--art-start",
                    start.isoformat(), "--consent").exit_code == 0
     now = datetime.combine(start + timedelta(days=3), time(10, 0), ZoneInfo("Africa/Nairobi")).isoformat()
-    out, terminal = run_dispatch(settings, now, terminal=True)
+    out, terminal = run_dispatch(cli_env, now, terminal=True)
     assert json.loads(out)["due"] == 3, (out, terminal, now)
     assert "dispatch: 3 check-ins queued" in terminal
     later = datetime.combine(start + timedelta(days=7), time(10, 0), ZoneInfo("Africa/Nairobi")).isoformat()
-    out, stderr = run_dispatch(settings, later, terminal=False)
+    out, stderr = run_dispatch(cli_env, later, terminal=False)
     assert json.loads(out)["due"] == 3
     assert "dispatch:" not in stderr and "queued" not in stderr
