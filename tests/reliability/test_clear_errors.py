@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import cli, kibera  # noqa: F401
+from tests.cli.conftest import cli, cli_env, kibera  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-Passw0rd"
